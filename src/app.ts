@@ -1,0 +1,72 @@
+// Builds the HTTP application from its dependencies. No listen(): tests call inject() on it,
+// main.ts listens.
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Store } from './db/connect.ts';
+import type { Deps } from './deps.ts';
+import { registerAccessControl } from './http/access.ts';
+import { registerBodyParsers } from './http/body-parsers.ts';
+import { registerErrorHandler } from './http/error-handler.ts';
+import { loggerOptions } from './http/logging.ts';
+import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
+import { ErrorSchema } from './http/schemas.ts';
+import { openApiOptions } from './openapi/document.ts';
+import { registerEmailRoutes } from './emails/emails.routes.ts';
+import { EmailSchema } from './emails/emails.schema.ts';
+import { registerUserRoutes } from './users/users.routes.ts';
+import { UserSchema } from './users/users.schema.ts';
+
+export type AppOptions = {
+  config: Config;
+  store: Store;
+  clock?: Clock;
+  /** Where logs go; standard output by default. */
+  logStream?: NodeJS.WritableStream;
+};
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, store } = options;
+  const deps: Deps = { config, store, clock: options.clock ?? systemClock };
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, options.logStream),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: config.bodyLimit,
+    // Strict validation: no type coercion ("5" is not 5), unknown keys are reported, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
+    return503OnClosing: true,
+    // Slow clients cannot hold connections open forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 5_000,
+  });
+
+  app.addSchema(ErrorSchema);
+  app.addSchema(UserSchema);
+  app.addSchema(EmailSchema);
+  registerMethodNotAllowed(app);
+  await app.register(swagger, openApiOptions(config));
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  registerBodyParsers(app, config.bodyLimit);
+  registerErrorHandler(app);
+  registerAccessControl(app, deps);
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  // A body that is absent is an empty object: PATCH {} is a no-op, DELETE without one names `email`.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = Object.create(null);
+  });
+
+  registerUserRoutes(app, deps);
+  registerEmailRoutes(app, deps);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}

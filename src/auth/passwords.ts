@@ -1,0 +1,38 @@
+// Password hashing: argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
+// Hashing runs on libuv's thread pool, off the event loop.
+import { hash, verify } from '@node-rs/argon2';
+
+export const HASH_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id, a const enum */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_BYTES = 1024;
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, HASH_OPTIONS);
+}
+
+// A hash of a random string with the same parameters: verifying against it when the user does
+// not exist costs as much as a real check, so the answer's timing does not reveal which it was.
+let dummyHash: Promise<string> | undefined;
+
+/** Verifies a password; with no hash (unknown user, no password set) it still spends the same time, then fails. */
+export async function verifyPassword(passwordHash: string | null | undefined, password: string): Promise<boolean> {
+  if (!passwordHash) {
+    dummyHash ??= hashPassword(`dummy-${Math.random()}`);
+    await verify(await dummyHash, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false; // a corrupt stored hash is a failed login, not a 500
+  }
+}
+
+/** The password policy (NIST SP 800-63B §3.1.1.2): a length range, no composition rules, never truncated. */
+export function passwordProblem(password: string): string | undefined {
+  if (!password.isWellFormed()) return 'The password is not valid text.';
+  if ([...password].length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters.`;
+  if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) return `The password must be at most ${PASSWORD_MAX_BYTES} bytes.`;
+  return undefined;
+}

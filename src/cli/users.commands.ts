@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { createUser, listUsers, setActive, setPassword } from '../users/users.service.ts';
+import { out, readFirstLine, say, table, withDeps } from './context.ts';
+
+export function registerUserCommands(program: Command): void {
+  const user = program.command('user').description('manage user accounts');
+
+  user
+    .command('create')
+    .description('create a user; the primary email is created verified')
+    .argument('<username>', '4 to 30 lowercase letters and digits')
+    .requiredOption('--email <email>', 'the primary email address')
+    .option('--full-name <name>', 'the full name')
+    .option('--password-stdin', 'read the password from the first line of standard input')
+    .addHelpText('after', '\nWithout --password-stdin the account has no password and can only use access tokens.\nPrints the new user as JSON on standard output.')
+    .action(async (username: string, options: { email: string; fullName?: string; passwordStdin?: boolean }) => {
+      const password = options.passwordStdin ? await readFirstLine() : undefined;
+      const created = await withDeps((deps) =>
+        createUser(deps, {
+          username,
+          email: options.email,
+          ...(options.fullName !== undefined ? { fullName: options.fullName } : {}),
+          ...(password !== undefined ? { password } : {}),
+        }),
+      );
+      say(`Created user ${created.username} (id ${created.id}).`);
+      out(JSON.stringify(created));
+    });
+
+  user
+    .command('set-password')
+    .description("set a user's password, read from the first line of standard input")
+    .argument('<username>')
+    .requiredOption('--password-stdin', 'read the password from the first line of standard input')
+    .action(async (username: string) => {
+      const password = await readFirstLine();
+      await withDeps((deps) => setPassword(deps, username, password));
+      say(`Password of ${username.toLowerCase()} changed.`);
+    });
+
+  user
+    .command('deactivate')
+    .description('deactivate a user: no password or token of theirs works until activated again')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const changed = await withDeps((deps) => setActive(deps, username, false));
+      say(changed ? `Deactivated ${username.toLowerCase()}.` : `${username.toLowerCase()} was already deactivated.`);
+    });
+
+  user
+    .command('activate')
+    .description('activate a deactivated user')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const changed = await withDeps((deps) => setActive(deps, username, true));
+      say(changed ? `Activated ${username.toLowerCase()}.` : `${username.toLowerCase()} was already active.`);
+    });
+
+  user
+    .command('list')
+    .description('list users')
+    .option('--json', 'one JSON object per line instead of a table')
+    .action(async (options: { json?: boolean }) => {
+      const users = await withDeps((deps) => listUsers(deps));
+      if (options.json) {
+        for (const u of users) out(JSON.stringify(u));
+        return;
+      }
+      out(
+        table(
+          ['ID', 'USERNAME', 'EMAIL', 'ACTIVE', 'JOINED'],
+          users.map((u) => [String(u.id), u.username, u.email, u.is_active ? 'yes' : 'no', u.date_joined]),
+        ),
+      );
+    });
+}

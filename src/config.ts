@@ -1,0 +1,118 @@
+// The only reader of process.env. Every setting is parsed and checked here, once, at start;
+// a bad value stops the process with one line per problem instead of failing later.
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type DatabaseConfig = { dialect: 'sqlite'; path: string };
+
+export type Config = Readonly<{
+  host: string;
+  port: number;
+  /** Base of every `url` field, without a trailing slash, e.g. `https://accounts.example.com`. */
+  publicUrl: string;
+  database: DatabaseConfig;
+  /** The value as given, for messages; never logged when it could carry a password. */
+  databaseUrl: string;
+  logLevel: LogLevel;
+  /** Largest request body accepted, in bytes (413 beyond). */
+  bodyLimit: number;
+}>;
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  databaseUrl: 'sqlite:data/accounts.db',
+  logLevel: 'info' as LogLevel,
+  bodyLimit: 64 * 1024,
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration; throws ConfigError listing every bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const host = value('HOST') ?? DEFAULTS.host;
+  if (/\s|\//.test(host)) problems.push(`HOST: not a host name or address: "${host}"`);
+
+  const port = parseInteger(value('PORT'), DEFAULTS.port, 0, 65535, 'PORT', problems);
+  const bodyLimit = parseInteger(value('BODY_LIMIT'), DEFAULTS.bodyLimit, 1024, 16 * 1024 * 1024, 'BODY_LIMIT', problems);
+
+  const databaseUrl = value('DATABASE_URL') ?? DEFAULTS.databaseUrl;
+  const database = parseDatabaseUrl(databaseUrl, problems);
+
+  const logLevelRaw = (value('LOG_LEVEL') ?? DEFAULTS.logLevel).toLowerCase();
+  let logLevel: LogLevel = DEFAULTS.logLevel;
+  if ((LOG_LEVELS as readonly string[]).includes(logLevelRaw)) logLevel = logLevelRaw as LogLevel;
+  else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`);
+
+  const publicUrl = parsePublicUrl(value('PUBLIC_URL'), host, port, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ host, port, publicUrl, database: database!, databaseUrl, logLevel, bodyLimit });
+}
+
+function parseInteger(raw: string | undefined, fallback: number, min: number, max: number, name: string, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${name}: must be an integer from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return Number(raw);
+}
+
+function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig | undefined {
+  if (raw.startsWith('sqlite:')) {
+    // sqlite:relative/path, sqlite:/absolute/path and sqlite:///absolute/path are all accepted.
+    let path = raw.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') {
+      problems.push('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:data/accounts.db');
+      return undefined;
+    }
+    return { dialect: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    problems.push('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH');
+    return undefined;
+  }
+  // Only the scheme is echoed: the rest of a database URL may hold a password.
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1];
+  problems.push(`DATABASE_URL: unsupported scheme ${scheme ? `"${scheme}:"` : '(none)'}; use sqlite:PATH`);
+  return undefined;
+}
+
+function parsePublicUrl(raw: string | undefined, host: string, port: number, problems: string[]): string {
+  if (raw === undefined) {
+    // A wildcard or loopback listen address is not something a client can use: say localhost.
+    const wildcard = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host);
+    const h = wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    return `http://${h}:${port}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`PUBLIC_URL: not an absolute URL: "${raw}"`);
+    return '';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`PUBLIC_URL: must be http or https (got "${url.protocol}")`);
+  if (url.search !== '' || url.hash !== '') problems.push('PUBLIC_URL: must not have a query or fragment');
+  if (url.username !== '' || url.password !== '') problems.push('PUBLIC_URL: must not contain credentials');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}

@@ -1,0 +1,59 @@
+// Row types of every table, as Kysely sees them. Timestamps are RFC 3339 UTC strings with six
+// fractional digits (see src/clock.ts), so they sort and compare as text on every dialect.
+import type { ColumnType, Generated, Kysely } from 'kysely';
+
+export type UserRow = {
+  id: Generated<number>;
+  username: string;
+  /** argon2id PHC string; null when the account has no password (tokens only). */
+  password_hash: string | null;
+  full_name: ColumnType<string, string | undefined, string>;
+  location: ColumnType<string, string | undefined, string>;
+  company: ColumnType<string, string | undefined, string>;
+  profile_url: ColumnType<string, string | undefined, string>;
+  gravatar_email: ColumnType<string, string | undefined, string>;
+  is_active: ColumnType<number, number | undefined, number>;
+  /** Kept by triggers; a CHECK holds it at 20 or fewer. Never written by the application. */
+  email_count: ColumnType<number, never, never>;
+  date_joined: string;
+  updated_at: string;
+};
+
+export type EmailRow = {
+  id: Generated<number>;
+  user_id: number;
+  /** As the user typed it (domain in its ASCII form), for display. */
+  email: string;
+  /** The comparison key: unique across all accounts. See emails/email-address.ts. */
+  email_key: string;
+  verified: ColumnType<number, number | undefined, number>;
+  is_primary: ColumnType<number, number | undefined, number>;
+  created_at: string;
+};
+
+export type AccessTokenRow = {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** Hex SHA-256 of the whole token; the token itself is never stored. */
+  token_digest: string;
+  /** The token's first characters, so people can tell their tokens apart. */
+  token_hint: string;
+  /** Space-separated scope names. */
+  scopes: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+};
+
+export type SchemaMigrationRow = { name: string; applied_at: string };
+
+export type Tables = {
+  users: UserRow;
+  emails: EmailRow;
+  access_tokens: AccessTokenRow;
+  schema_migrations: SchemaMigrationRow;
+};
+
+export type Db = Kysely<Tables>;

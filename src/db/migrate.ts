@@ -1,0 +1,25 @@
+// Brings a database up to date. Runs in one write transaction, so two processes starting at once
+// on the same database apply each migration exactly once: the second waits, then finds them done.
+import { sql } from 'kysely';
+import type { Store } from './connect.ts';
+import { migrations as allMigrations, type Migration } from './migrations/index.ts';
+
+export async function migrateToLatest(store: Store, migrations: readonly Migration[] = allMigrations): Promise<string[]> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(store.db);
+  return store.write(async (trx) => {
+    const done = new Set((await trx.selectFrom('schema_migrations').select('name').execute()).map((r) => r.name));
+    const known = new Set(migrations.map((m) => m.name));
+    const unknown = [...done].filter((n) => !known.has(n));
+    if (unknown.length > 0) {
+      throw new Error(`the database has migrations this version does not know (${unknown.join(', ')}); it was written by a newer version`);
+    }
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.name)) continue;
+      await migration.up(trx);
+      await trx.insertInto('schema_migrations').values({ name: migration.name, applied_at: new Date().toISOString() }).execute();
+      applied.push(migration.name);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,11 @@
+// Every migration, in the order they apply. Names start with their date so they sort.
+import type { Kysely } from 'kysely';
+import * as initial from './2026-11-23-01-initial.ts';
+
+export type Migration = {
+  name: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the migrations themselves
+  up(db: Kysely<any>): Promise<void>;
+};
+
+export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,30 @@
+// SQL for email addresses. The invariants live in the schema (see the initial migration):
+// a unique email_key, one primary per user, a primary that cannot be deleted, at most 20.
+import type { Insertable, Selectable } from 'kysely';
+import type { Db, EmailRow } from '../db/database.ts';
+
+export type Email = Selectable<EmailRow>;
+
+/** Primary first, then in the order they were added. */
+export function listEmails(db: Db, userId: number): Promise<Email[]> {
+  return db.selectFrom('emails').selectAll().where('user_id', '=', userId).orderBy('is_primary', 'desc').orderBy('id').execute();
+}
+
+export function findEmailByKey(db: Db, emailKey: string): Promise<Email | undefined> {
+  return db.selectFrom('emails').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
+}
+
+export function insertEmail(db: Db, values: Insertable<EmailRow>): Promise<Email> {
+  return db.insertInto('emails').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Deletes a secondary address of the user; returns how many rows went (0 or 1). */
+export async function deleteSecondaryEmail(db: Db, userId: number, emailKey: string): Promise<number> {
+  const result = await db
+    .deleteFrom('emails')
+    .where('user_id', '=', userId)
+    .where('email_key', '=', emailKey)
+    .where('is_primary', '=', 0)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

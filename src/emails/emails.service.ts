@@ -1,0 +1,62 @@
+// Rules about a user's email addresses. The database holds the invariants; this file turns
+// their violations into the API's answers.
+import { ApiError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { constraintViolation } from '../db/connect.ts';
+import { parseEmail, type ParsedEmail } from './email-address.ts';
+import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
+
+export const MAX_EMAILS_PER_USER = 20;
+
+export type EmailRepresentation = { email: string; verified: boolean; primary: boolean };
+
+export function presentEmail(row: Email): EmailRepresentation {
+  return { email: row.email, verified: row.verified === 1, primary: row.is_primary === 1 };
+}
+
+export async function listUserEmails(deps: Deps, userId: number): Promise<EmailRepresentation[]> {
+  return (await listEmails(deps.store.db, userId)).map(presentEmail);
+}
+
+function requireAddress(input: unknown): ParsedEmail {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw new ApiError('invalid', { fieldErrors: { email: ['This field is required.'] } });
+  }
+  const parsed = parseEmail(input.trim());
+  if ('error' in parsed) throw new ApiError('invalid', { fieldErrors: { email: [parsed.error] } });
+  return parsed;
+}
+
+/** Adds an unverified secondary address. No mail is sent (the seed page says so). */
+export async function addEmail(deps: Deps, userId: number, input: unknown): Promise<EmailRepresentation> {
+  const address = requireAddress(input);
+  try {
+    const row = await deps.store.write((trx) =>
+      insertEmail(trx, { user_id: userId, email: address.display, email_key: address.key, verified: 0, is_primary: 0, created_at: deps.clock.nowIso() }),
+    );
+    return presentEmail(row);
+  } catch (error) {
+    const violation = constraintViolation(error);
+    // Same answer whichever account holds it (this one included), as the spec says.
+    if (violation?.kind === 'unique') throw new ApiError('invalid', { fieldErrors: { email: ['This email address is already in use.'] } });
+    if (violation?.kind === 'check') {
+      throw new ApiError('invalid', { fieldErrors: { email: [`You can have at most ${MAX_EMAILS_PER_USER} email addresses.`] } });
+    }
+    throw error;
+  }
+}
+
+export async function deleteEmail(deps: Deps, userId: number, input: unknown): Promise<void> {
+  const address = requireAddress(input);
+  try {
+    await deps.store.write(async (trx) => {
+      if ((await deleteSecondaryEmail(trx, userId, address.key)) === 1) return;
+      const existing = await findEmailByKey(trx, address.key);
+      if (existing?.user_id === userId && existing.is_primary === 1) throw new ApiError('primary_email');
+      throw new ApiError('email_not_found');
+    });
+  } catch (error) {
+    if (constraintViolation(error)?.kind === 'trigger') throw new ApiError('primary_email');
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+// One hook enforces what routes declare as data: `config: { scope: 'email_read' }` marks a route
+// on /users/:username/ that only that user may call, with a token carrying that scope. It runs at
+// onRequest, before the body is read, so the order of answers is the spec's:
+// 401 → 404 → 403 (not this user) → 403 (scope) → then body errors (400, 413, 415).
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { authenticate, type Principal } from '../auth/authenticate.ts';
+import type { Scope } from '../tokens/scopes.ts';
+import type { User } from '../users/users.repository.ts';
+import { requireUser } from '../users/users.service.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a token needs to call this route; marks the route as the path user's own. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** The user named in the path, once access is granted. */
+    account: User | null;
+  }
+}
+
+export function registerAccessControl(app: FastifyInstance, deps: Deps): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('account', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const scope = request.routeOptions.config.scope;
+    if (!scope) return;
+    // Authenticated answers are personal: never stored by caches on the way.
+    reply.header('cache-control', 'no-store');
+    const principal = await authenticate(deps, request.headers.authorization);
+    const { username } = request.params as { username: string };
+    const account = await requireUser(deps, username);
+    if (account.id !== principal.userId) throw new ApiError('permission_denied');
+    if (!principal.scopes.has(scope)) {
+      throw new ApiError('insufficient_scope', {
+        detail: `The access token does not have the "${scope}" scope this action needs.`,
+        // RFC 6750 §3.1
+        headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+      });
+    }
+    request.principal = principal;
+    request.account = account;
+  });
+}
+
+/** The path user of a route guarded by a scope; the hook has checked it. */
+export function accountOf(request: { account: User | null }): User {
+  if (!request.account) throw new Error('route has no scope in its config: access was not checked');
+  return request.account;
+}

@@ -1,0 +1,82 @@
+// Turns every error into the public error body. An error that is not an ApiError and not one of
+// Fastify's known client errors is a 500 whose detail says nothing about its cause; the cause
+// goes to the log only.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type FieldErrors } from '../errors.ts';
+
+type AjvError = { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string };
+
+function fieldOf(error: AjvError): string {
+  if (error.keyword === 'additionalProperties') return String(error.params.additionalProperty);
+  if (error.keyword === 'required') return String(error.params.missingProperty);
+  return error.instancePath.split('/').filter(Boolean)[0] ?? '';
+}
+
+function messageOf(error: AjvError): string {
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return 'Unknown field.';
+    case 'required':
+      return 'This field is required.';
+    case 'type':
+      return `Must be ${error.params.type === 'string' ? 'a string' : `of type ${String(error.params.type)}`}.`;
+    case 'maxLength':
+      return `Ensure this field has no more than ${String(error.params.limit)} characters.`;
+    default:
+      return 'Invalid value.';
+  }
+}
+
+/** Schema validation errors → a 400 with `errors` per field. */
+export function validationError(errors: AjvError[]): ApiError {
+  if (errors.some((e) => e.instancePath === '' && e.keyword === 'type')) {
+    return new ApiError('invalid', { detail: 'The request body must be a JSON object or a form.' });
+  }
+  const fields: FieldErrors = {};
+  for (const e of errors) {
+    const field = fieldOf(e);
+    const message = messageOf(e);
+    const list = (fields[field] ??= []);
+    if (!list.includes(message)) list.push(message);
+  }
+  return new ApiError('invalid', { fieldErrors: fields });
+}
+
+const FASTIFY_CLIENT_ERRORS: Record<string, ApiError['code']> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'request_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed_body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_body',
+};
+
+export function toApiError(error: FastifyError): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (Array.isArray(error.validation)) return validationError(error.validation as AjvError[]);
+  const code = FASTIFY_CLIENT_ERRORS[error.code];
+  if (code) return new ApiError(code);
+  // Errors raised while reading the request (aborted, bad framing) are the client's.
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    if (error.statusCode === 413) return new ApiError('request_too_large');
+    if (error.statusCode === 415) return new ApiError('unsupported_media_type');
+    return new ApiError('malformed_body');
+  }
+  return undefined;
+}
+
+export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.code(error.status).type('application/json; charset=utf-8').send(error.toBody());
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendApiError(reply, apiError);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendApiError(reply, new ApiError('internal_error'));
+  });
+}

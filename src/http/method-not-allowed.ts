@@ -1,0 +1,40 @@
+// RFC 9110 §15.5.6: a known path with an unsupported method is a 405 listing the allowed ones,
+// not a 404. The allowed methods are collected from the routes themselves as they register.
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.ts';
+import { sendApiError } from './error-handler.ts';
+
+type Resource = { pattern: RegExp; methods: Set<string> };
+
+function patternOf(url: string): RegExp {
+  const body = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body}/?$`); // the trailing slash is optional, as for the routes
+}
+
+export function registerMethodNotAllowed(app: FastifyInstance): void {
+  const resources = new Map<string, Resource>();
+  app.addHook('onRoute', (route) => {
+    const key = route.url.replace(/\/+$/, '');
+    const resource = resources.get(key) ?? { pattern: patternOf(route.url), methods: new Set<string>() };
+    for (const method of [route.method].flat()) {
+      resource.methods.add(method);
+      if (method === 'GET') resource.methods.add('HEAD');
+    }
+    resources.set(key, resource);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    for (const resource of resources.values()) {
+      if (resource.pattern.test(path)) {
+        const allow = [...resource.methods].sort().join(', ');
+        return sendApiError(reply, new ApiError('method_not_allowed', { headers: { allow } }));
+      }
+    }
+    return sendApiError(reply, new ApiError('not_found', { detail: 'No such resource.' }));
+  });
+}

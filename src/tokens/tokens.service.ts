@@ -1,0 +1,88 @@
+// Personal access tokens: create (the token is shown once), list, revoke.
+import { ApiError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { formatDate } from '../clock.ts';
+import { requireUser } from '../users/users.service.ts';
+import type { Scope } from './scopes.ts';
+import { generateToken, isWellFormedToken, tokenDigest, tokenHint } from './token-format.ts';
+import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken } from './tokens.repository.ts';
+
+export type TokenStatus = 'active' | 'expired' | 'revoked';
+
+export type TokenSummary = {
+  id: number;
+  username: string;
+  name: string;
+  hint: string;
+  scopes: string[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  status: TokenStatus;
+};
+
+export const MAX_TOKEN_NAME_LENGTH = 100;
+
+export function tokenStatus(row: AccessToken, nowIso: string): TokenStatus {
+  if (row.revoked_at !== null) return 'revoked';
+  if (row.expires_at !== null && row.expires_at <= nowIso) return 'expired';
+  return 'active';
+}
+
+function summarise(row: AccessToken, username: string, nowIso: string): TokenSummary {
+  return {
+    id: row.id,
+    username,
+    name: row.name,
+    hint: `${row.token_hint}…`,
+    scopes: row.scopes.split(' ').filter(Boolean),
+    created_at: row.created_at,
+    expires_at: row.expires_at,
+    last_used_at: row.last_used_at,
+    status: tokenStatus(row, nowIso),
+  };
+}
+
+export type NewToken = { username: string; scopes: readonly Scope[]; name?: string; expiresInMs?: number };
+
+export async function createToken(deps: Deps, input: NewToken): Promise<{ token: string; summary: TokenSummary }> {
+  const user = await requireUser(deps, input.username);
+  if (input.scopes.length === 0) throw new ApiError('invalid', { fieldErrors: { scopes: ['Choose at least one scope.'] } });
+  const name = (input.name ?? '').trim() || 'token';
+  if ([...name].length > MAX_TOKEN_NAME_LENGTH) {
+    throw new ApiError('invalid', { fieldErrors: { name: [`Ensure this field has no more than ${MAX_TOKEN_NAME_LENGTH} characters.`] } });
+  }
+  const token = generateToken();
+  const now = deps.clock.nowIso();
+  const expiresAt = input.expiresInMs === undefined ? null : formatDate(new Date(deps.clock.nowMs() + input.expiresInMs));
+  const row = await deps.store.write((trx) =>
+    insertToken(trx, {
+      user_id: user.id,
+      name,
+      token_digest: tokenDigest(token),
+      token_hint: tokenHint(token),
+      scopes: input.scopes.join(' '),
+      created_at: now,
+      expires_at: expiresAt,
+    }),
+  );
+  return { token, summary: summarise(row, user.username, now) };
+}
+
+export async function listTokens(deps: Deps, username: string): Promise<TokenSummary[]> {
+  const user = await requireUser(deps, username);
+  const now = deps.clock.nowIso();
+  return (await listTokenRows(deps.store.db, user.id)).map((row) => summarise(row, user.username, now));
+}
+
+/** Revokes by numeric id or by the token itself. Returns whether it was already revoked. */
+export async function revokeToken(deps: Deps, idOrToken: string): Promise<{ id: number; alreadyRevoked: boolean }> {
+  let row: AccessToken | undefined;
+  if (/^\d+$/.test(idOrToken)) row = await findTokenById(deps.store.db, Number(idOrToken));
+  else if (isWellFormedToken(idOrToken)) row = await findTokenByDigest(deps.store.db, tokenDigest(idOrToken));
+  else throw new ApiError('invalid', { detail: 'Not a token id or a well-formed token.' });
+  if (!row) throw new ApiError('not_found', { detail: 'No such token.' });
+  const id = row.id;
+  const revoked = await deps.store.write((trx) => markTokenRevoked(trx, id, deps.clock.nowIso()));
+  return { id, alreadyRevoked: !revoked };
+}

@@ -1,0 +1,141 @@
+// Rules about users: the representation, profile updates, and the admin operations.
+import { createHash } from 'node:crypto';
+import { ApiError, FieldErrorCollector } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { constraintViolation } from '../db/connect.ts';
+import { parseEmail } from '../emails/email-address.ts';
+import { insertEmail } from '../emails/emails.repository.ts';
+import { hashPassword, passwordProblem } from '../auth/passwords.ts';
+import { isValidUsername, USERNAME_RULE } from './username.ts';
+import { validateProfileChanges } from './profile-fields.ts';
+import {
+  findUserByUsername,
+  findUserWithPrimaryEmail,
+  insertUser,
+  listUsersWithPrimaryEmail,
+  updateUser,
+  type User,
+  type UserWithPrimaryEmail,
+} from './users.repository.ts';
+
+/** The user as the API shows it (../shared/spec/accounts-api.md, "The user"). */
+export type UserRepresentation = {
+  id: number;
+  username: string;
+  url: string;
+  date_joined: string;
+  type: 'User';
+  full_name: string;
+  location: string;
+  company: string;
+  profile_url: string;
+  gravatar_url: string;
+  email: string;
+  is_active: boolean;
+};
+
+export function gravatarUrl(email: string): string {
+  const md5 = createHash('md5').update(email.trim().toLowerCase()).digest('hex');
+  return `https://secure.gravatar.com/avatar/${md5}.jpg?s=80&r=g&d=mm`;
+}
+
+export function presentUser(row: UserWithPrimaryEmail, publicUrl: string): UserRepresentation {
+  return {
+    id: row.id,
+    username: row.username,
+    url: `${publicUrl}/api/v1.1/users/${row.username}/`,
+    date_joined: row.date_joined,
+    type: 'User',
+    full_name: row.full_name,
+    location: row.location,
+    company: row.company,
+    profile_url: row.profile_url,
+    gravatar_url: gravatarUrl(row.gravatar_email !== '' ? row.gravatar_email : row.primary_email),
+    email: row.primary_email,
+    is_active: row.is_active === 1,
+  };
+}
+
+export async function getUser(deps: Deps, userId: number): Promise<UserRepresentation> {
+  const row = await findUserWithPrimaryEmail(deps.store.db, userId);
+  if (!row) throw new ApiError('not_found');
+  return presentUser(row, deps.config.publicUrl);
+}
+
+/** PATCH: only the fields sent are written, in one UPDATE, so concurrent PATCHes of other fields survive. */
+export async function updateProfile(deps: Deps, userId: number, input: Record<string, unknown>): Promise<UserRepresentation> {
+  const changes = validateProfileChanges(input);
+  if (Object.keys(changes).length > 0) {
+    await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }));
+  }
+  return getUser(deps, userId);
+}
+
+/** Finds a user by username (case-insensitively), or throws a 404. */
+export async function requireUser(deps: Deps, username: string): Promise<User> {
+  const user = await findUserByUsername(deps.store.db, username.toLowerCase());
+  if (!user) throw new ApiError('not_found', { detail: `No user named "${username.toLowerCase()}".` });
+  return user;
+}
+
+export type NewUser = { username: string; email: string; fullName?: string; password?: string };
+
+/** Creates a user with a verified primary address (an operator vouches for it), in one transaction. */
+export async function createUser(deps: Deps, input: NewUser): Promise<UserRepresentation> {
+  const errors = new FieldErrorCollector();
+  const username = input.username;
+  if (!isValidUsername(username)) errors.add('username', USERNAME_RULE);
+  const email = parseEmail(input.email);
+  if ('error' in email) errors.add('email', email.error);
+  let profile = {};
+  try {
+    profile = validateProfileChanges(input.fullName === undefined ? {} : { full_name: input.fullName });
+  } catch (error) {
+    if (!(error instanceof ApiError) || !error.fieldErrors) throw error;
+    for (const [field, messages] of Object.entries(error.fieldErrors)) for (const m of messages) errors.add(field, m);
+  }
+  const passwordError = input.password === undefined ? undefined : passwordProblem(input.password);
+  if (passwordError) errors.add('password', passwordError);
+  errors.throwIfAny();
+  if ('error' in email) throw new Error('unreachable');
+
+  const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+  const now = deps.clock.nowIso();
+  try {
+    const userId = await deps.store.write(async (trx) => {
+      const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
+      await insertEmail(trx, { user_id: id, email: email.display, email_key: email.key, verified: 1, is_primary: 1, created_at: now });
+      return id;
+    });
+    return getUser(deps, userId);
+  } catch (error) {
+    const violation = constraintViolation(error);
+    if (violation?.kind === 'unique' && violation.message.includes('username')) {
+      throw new ApiError('invalid', { fieldErrors: { username: ['A user with that username already exists.'] } });
+    }
+    if (violation?.kind === 'unique' && violation.message.includes('email')) {
+      throw new ApiError('invalid', { fieldErrors: { email: ['This email address is already in use.'] } });
+    }
+    throw error;
+  }
+}
+
+export async function setPassword(deps: Deps, username: string, password: string): Promise<void> {
+  const user = await requireUser(deps, username);
+  const problem = passwordProblem(password);
+  if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
+  const passwordHash = await hashPassword(password);
+  await deps.store.write((trx) => updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() }));
+}
+
+/** Returns false when the account already was in that state. */
+export async function setActive(deps: Deps, username: string, active: boolean): Promise<boolean> {
+  const user = await requireUser(deps, username);
+  if ((user.is_active === 1) === active) return false;
+  await deps.store.write((trx) => updateUser(trx, user.id, { is_active: active ? 1 : 0, updated_at: deps.clock.nowIso() }));
+  return true;
+}
+
+export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {
+  return (await listUsersWithPrimaryEmail(deps.store.db)).map((row) => presentUser(row, deps.config.publicUrl));
+}
