@@ -1,0 +1,83 @@
+// buildTestApp: the real app on a real SQLite file in a fresh temporary directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { openStore, type Store } from '../../src/db/connect.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import type { Deps } from '../../src/deps.ts';
+import type { Scope } from '../../src/tokens/scopes.ts';
+import { createToken } from '../../src/tokens/tokens.service.ts';
+import { createUser, type UserRepresentation } from '../../src/users/users.service.ts';
+
+export const PUBLIC_URL = 'https://accounts.example.test';
+
+export type TestApp = {
+  app: FastifyInstance;
+  deps: Deps;
+  store: Store;
+  config: Config;
+  dir: string;
+  close(): Promise<void>;
+};
+
+export function makeTempDir(prefix = 'accounts-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function buildTestApp(options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+  const dir = makeTempDir();
+  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'accounts.db')}`, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
+  const store = openStore(config.database);
+  await migrateToLatest(store);
+  const app = await buildApp({ config, store, clock: options.clock ?? systemClock, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  await app.ready();
+  const deps: Deps = { config, store, clock: options.clock ?? systemClock };
+  return {
+    app,
+    deps,
+    store,
+    config,
+    dir,
+    async close() {
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const DEFAULT_PASSWORD = 'correct horse battery staple';
+
+let counter = 0;
+/** A user with a password and a verified primary address. */
+export async function makeUser(
+  deps: Deps,
+  overrides: { username?: string; email?: string; password?: string | null; fullName?: string } = {},
+): Promise<UserRepresentation & { password: string }> {
+  counter += 1;
+  const username = overrides.username ?? `user${process.pid}x${counter}`;
+  const password = overrides.password === undefined ? DEFAULT_PASSWORD : overrides.password;
+  const user = await createUser(deps, {
+    username,
+    email: overrides.email ?? `${username}@example.com`,
+    ...(password !== null ? { password } : {}),
+    ...(overrides.fullName !== undefined ? { fullName: overrides.fullName } : {}),
+  });
+  return { ...user, password: password ?? '' };
+}
+
+export async function makeToken(deps: Deps, username: string, scopes: readonly Scope[], options: { expiresInMs?: number } = {}): Promise<string> {
+  return (await createToken(deps, { username, scopes, name: 'test', ...options })).token;
+}
+
+export function basic(username: string, secret: string): string {
+  return `Basic ${Buffer.from(`${username}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+export function bearer(token: string): string {
+  return `Bearer ${token}`;
+}
