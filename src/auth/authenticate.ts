@@ -34,10 +34,10 @@ type Credentials = { scheme: 'basic'; username: string; secret: string } | { sch
 /** Parses an Authorization header; undefined when it is absent or malformed. */
 export function parseAuthorization(header: string | undefined): Credentials | undefined {
   if (!header) return undefined;
-  const match = /^([A-Za-z]+) +(\S*) *$/.exec(header);
+  const match = /^([A-Za-z]+)(?: +(.*))?$/s.exec(header);
   if (!match) return undefined;
   const scheme = match[1]!.toLowerCase(); // auth-scheme is case-insensitive (RFC 9110 §11.1)
-  const value = match[2]!;
+  const value = (match[2] ?? '').trim();
   // Any Bearer value counts as a token sent; a malformed one is then rejected as invalid_token.
   if (scheme === 'bearer') return { scheme: 'bearer', token: value };
   if (scheme !== 'basic' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;

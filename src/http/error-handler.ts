@@ -32,7 +32,8 @@ export function validationError(errors: AjvError[]): ApiError {
   if (errors.some((e) => e.instancePath === '' && e.keyword === 'type')) {
     return new ApiError('invalid', { detail: 'The request body must be a JSON object or a form.' });
   }
-  const fields: FieldErrors = {};
+  // Field names come from the request (an unknown key may be "__proto__"): no prototype here.
+  const fields = Object.create(null) as FieldErrors;
   for (const e of errors) {
     const field = fieldOf(e);
     const message = messageOf(e);
