@@ -15,8 +15,17 @@ function patternOf(url: string): RegExp {
   return new RegExp(`^${body}/?$`); // the trailing slash is optional, as for the routes
 }
 
+const registries = new WeakMap<FastifyInstance, Map<string, Resource>>();
+
+/** Every route path (as registered, `:param` style) and its methods: the 405 answers and the OpenAPI test read it. */
+export function routeTable(app: FastifyInstance): Map<string, string[]> {
+  const resources = registries.get(app) ?? new Map<string, Resource>();
+  return new Map([...resources].map(([path, r]) => [path, [...r.methods].sort()]));
+}
+
 export function registerMethodNotAllowed(app: FastifyInstance): void {
   const resources = new Map<string, Resource>();
+  registries.set(app, resources);
   app.addHook('onRoute', (route) => {
     const key = route.url.replace(/\/+$/, '');
     const resource = resources.get(key) ?? { pattern: patternOf(route.url), methods: new Set<string>() };

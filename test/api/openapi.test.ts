@@ -1,0 +1,107 @@
+// The OpenAPI document and the routes must agree: same operations, same scopes, every status the
+// spec names, and real responses that match the documented schemas.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeTable } from '../../src/http/method-not-allowed.ts';
+import { basic, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
+
+type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+
+let t: TestApp;
+let doc: Doc;
+let auth: string;
+
+// ../shared/spec/accounts-api.md, "Resources" and "Order of checks and status codes".
+const SPEC: Record<string, { scope: string; statuses: number[] }> = {
+  'get /api/v1.1/users/{username}/': { scope: 'profile_read', statuses: [200, 401, 403, 404, 405] },
+  'patch /api/v1.1/users/{username}/': { scope: 'profile_write', statuses: [200, 400, 401, 403, 404, 405, 413, 415] },
+  'get /api/v1.1/users/{username}/emails/': { scope: 'email_read', statuses: [200, 401, 403, 404, 405] },
+  'post /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [201, 400, 401, 403, 404, 405, 413, 415] },
+  'delete /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [204, 400, 401, 403, 404, 405, 413, 415] },
+};
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  const user = await makeUser(t.deps, { username: 'docuser' });
+  auth = basic('docuser', user.password);
+  doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+});
+afterAll(() => t.close());
+
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ key: `${method} ${path}`, method, path, op })));
+
+function resolveRefs(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(resolveRefs);
+  if (schema && typeof schema === 'object') {
+    const ref = (schema as { $ref?: string }).$ref;
+    if (ref) return resolveRefs(doc.components.schemas[ref.replace('#/components/schemas/', '')]);
+    return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, resolveRefs(v)]));
+  }
+  return schema;
+}
+
+describe('the OpenAPI document', () => {
+  it('is OpenAPI 3.1 and documents exactly the operations of the spec', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(operations().map((o) => o.key).sort()).toEqual(Object.keys(SPEC).sort());
+  });
+
+  it('documents exactly the routes the server has (hidden operational routes aside)', () => {
+    const documented = new Map<string, string[]>();
+    for (const { method, path } of operations()) {
+      const url = path.replace(/\{(\w+)\}/g, ':$1');
+      documented.set(url, [...(documented.get(url) ?? []), method.toUpperCase()]);
+    }
+    const served = [...routeTable(t.app)].filter(([url]) => url.startsWith('/api/'));
+    expect(served.map(([url]) => `${url}/`).sort()).toEqual([...documented.keys()].sort());
+    for (const [url, methods] of served) {
+      const docMethods = documented.get(`${url}/`)!;
+      const expected = docMethods.includes('GET') ? [...docMethods, 'HEAD'] : docMethods; // HEAD comes with GET
+      expect(methods, url).toEqual(expected.sort());
+    }
+  });
+
+  it('names each operation’s scope and every status code the spec gives it', () => {
+    for (const { key, op } of operations()) {
+      const spec = SPEC[key]!;
+      expect(op.security, key).toEqual([{ basicAuth: [] }, { bearerAuth: [spec.scope] }]);
+      expect(Object.keys(op.responses).map(Number).sort(), key).toEqual([...spec.statuses].sort());
+    }
+  });
+});
+
+describe('real responses match the documented schemas', () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat('uri', (s: string) => URL.canParse(s));
+
+  async function check(method: string, url: string, docKey: string, payload?: unknown) {
+    const res = await t.app.inject({ method: method as 'GET', url, headers: { authorization: auth, 'content-type': 'application/json' }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
+    const op = operations().find((o) => o.key === docKey)!.op;
+    const documented = op.responses[String(res.statusCode)];
+    expect(documented, `${docKey} answered ${res.statusCode}, which is not documented`).toBeDefined();
+    const schema = documented!.content?.['application/json']?.schema;
+    if (schema === undefined) {
+      expect(res.body).toBe('');
+      return res;
+    }
+    const validate = ajv.compile(resolveRefs(schema) as object);
+    expect(validate(res.json()), JSON.stringify(validate.errors)).toBe(true);
+    return res;
+  }
+
+  it('for successes', async () => {
+    await check('GET', '/api/v1.1/users/docuser/', 'get /api/v1.1/users/{username}/');
+    await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', { location: 'Doc Town' });
+    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
+    await check('GET', '/api/v1.1/users/docuser/emails/', 'get /api/v1.1/users/{username}/emails/');
+    await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
+  });
+
+  it('for errors', async () => {
+    expect((await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', { bogus: 1 })).statusCode).toBe(400);
+    expect((await check('GET', '/api/v1.1/users/nobodyhere/', 'get /api/v1.1/users/{username}/')).statusCode).toBe(404);
+    expect((await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'nope@example.com' })).statusCode).toBe(404);
+  });
+});
