@@ -37,7 +37,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     // Strict validation: no type coercion ("5" is not 5), unknown keys are reported, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
-    return503OnClosing: true,
+    // While draining, a request that arrives on an open connection is still served (then the
+    // connection closes), rather than refused with a body that is not in our error shape.
+    return503OnClosing: false,
     // Slow clients cannot hold connections open forever.
     requestTimeout: 30_000,
     connectionTimeout: 0,

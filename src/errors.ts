@@ -20,7 +20,6 @@ export const ERROR_CATALOGUE = {
   request_too_large: { status: 413, detail: 'The request body is too large.' },
   unsupported_media_type: { status: 415, detail: 'Unsupported Content-Type; use application/json, application/x-www-form-urlencoded or multipart/form-data.' },
   internal_error: { status: 500, detail: 'Internal server error.' },
-  service_unavailable: { status: 503, detail: 'The service is shutting down or unavailable; try again.' },
 } as const satisfies Record<string, { status: number; detail: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
