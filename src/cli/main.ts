@@ -3,7 +3,6 @@ import { Command, CommanderError } from 'commander';
 import { ApiError } from '../errors.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { serve } from '../main.ts';
 import { registerTokenCommands } from './tokens.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { say } from './context.ts';
@@ -18,7 +17,8 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('run the HTTP server (migrates the database first)')
-    .action(async () => serve(loadConfig()));
+    // Loaded on demand: the admin commands need neither Fastify nor its plugins.
+    .action(async () => (await import('../main.ts')).serve(loadConfig()));
 
   program
     .command('migrate')

@@ -1,0 +1,89 @@
+// `accounts migrate`, `--help` on every command, and configuration errors: the binary as a real
+// process on a real SQLite file. Users and tokens are in users.test.ts and tokens.test.ts, bad
+// input in errors.test.ts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/db/migrations/index.ts';
+import { runCli } from '../support/processes.ts';
+import { cliOnTempDb, expectOneLineFailure, lines } from './helpers.ts';
+
+describe('accounts migrate', () => {
+  const cli = cliOnTempDb(join('nested', 'deeper', 'accounts.db'));
+  afterAll(() => cli.remove());
+
+  it('creates the database file and its directories, applies every migration, then finds nothing to do', async () => {
+    expect(existsSync(join(cli.dir, 'nested'))).toBe(false);
+
+    const first = await cli.ok(['migrate']);
+    expect(existsSync(cli.dbPath)).toBe(true);
+    expect(first.stdout).toBe('');
+    for (const migration of migrations) expect(first.stderr).toContain(`Applied ${migration.name}.`);
+    expect(first.stderr).toContain(`The database is up to date (${migrations.length} applied).`);
+
+    const second = await cli.ok(['migrate']);
+    expect(second.stdout).toBe('');
+    expect(second.stderr).not.toContain('Applied');
+    expect(second.stderr.trim()).toBe('The database was already up to date.');
+  });
+
+  it('is done by every command first, so an admin command works on a fresh database', async () => {
+    const fresh = cliOnTempDb(join('data', 'accounts.db'));
+    try {
+      const list = await fresh.ok(['user', 'list', '--json']);
+      expect(list.stdout).toBe('');
+      expect(existsSync(fresh.dbPath)).toBe(true);
+      const migrate = await fresh.ok(['migrate']);
+      expect(migrate.stderr.trim()).toBe('The database was already up to date.');
+    } finally {
+      fresh.remove();
+    }
+  });
+});
+
+describe('--help on every command', () => {
+  const cli = cliOnTempDb();
+  afterAll(() => cli.remove());
+
+  // [command, what its help must mention]
+  const commands: [string[], string[]][] = [
+    [[], ['serve', 'migrate', 'user', 'token', 'DATABASE_URL']],
+    [['serve'], ['HTTP server']],
+    [['migrate'], ['up to date']],
+    [['user'], ['create', 'set-password', 'deactivate', 'activate', 'list']],
+    [['user', 'create'], ['<username>', '--email <email>', '--full-name <name>', '--password-stdin']],
+    [['user', 'set-password'], ['<username>', '--password-stdin']],
+    [['user', 'deactivate'], ['<username>']],
+    [['user', 'activate'], ['<username>']],
+    [['user', 'list'], ['--json']],
+    [['token'], ['create', 'list', 'revoke']],
+    [['token', 'create'], ['<username>', '--scopes <list>', 'profile_read', 'email_write', '--name <name>', '--expires-in <duration>']],
+    [['token', 'list'], ['<username>', '--json']],
+    [['token', 'revoke'], ['<id-or-token>']],
+  ];
+
+  const cases = commands.map(([command, mentions]) => ({ name: ['accounts', ...command].join(' '), command, mentions }));
+
+  it.concurrent.for(cases)('$name --help', async ({ command, mentions }, { expect }) => {
+    const result = await cli.run([...command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(lines(result.stdout)[0]).toMatch(new RegExp(`^Usage: ${['accounts', ...command].join(' ')} \\[options\\]`));
+    expect(result.stdout).toContain('-h, --help');
+    for (const text of mentions) expect(result.stdout).toContain(text);
+    // Help is only help: it neither starts a server nor touches the database.
+    expect(existsSync(cli.dbPath)).toBe(false);
+  });
+});
+
+describe('configuration', () => {
+  it('a bad DATABASE_URL is one line on stderr and a non-zero exit, for the admin commands too', async () => {
+    const results = await Promise.all([
+      runCli(['migrate'], { env: { DATABASE_URL: 'postgres://admin:secret@db.example.test/accounts' } }),
+      runCli(['user', 'list'], { env: { DATABASE_URL: 'mysql://admin:secret@db.example.test/accounts' } }),
+    ]);
+    expectOneLineFailure(results[0]!, /^accounts: error: DATABASE_URL: PostgreSQL is not supported/);
+    expectOneLineFailure(results[1]!, /^accounts: error: DATABASE_URL: unsupported scheme "mysql:"/);
+    for (const result of results) expect(result.stderr).not.toContain('secret');
+  });
+});
