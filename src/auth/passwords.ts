@@ -1,6 +1,7 @@
 // Password hashing: argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
 // Hashing runs on libuv's thread pool, off the event loop.
 import { hash, verify } from '@node-rs/argon2';
+import { isWellFormedToken } from '../tokens/token-format.ts';
 
 export const HASH_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id, a const enum */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
@@ -34,5 +35,7 @@ export function passwordProblem(password: string): string | undefined {
   if (!password.isWellFormed()) return 'The password is not valid text.';
   if ([...password].length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) return `The password must be at most ${PASSWORD_MAX_BYTES} bytes.`;
+  // Basic auth reads a token-shaped password as a token, so such a password could never be used.
+  if (isWellFormedToken(password)) return 'The password has the shape of an access token; choose another.';
   return undefined;
 }

@@ -14,6 +14,9 @@ export const REDACT_PATHS = [
   '*.access_token',
   '*.refresh_token',
   '*.client_secret',
+  // Node's HTTP parser errors (logged by Fastify at trace as "client error") carry the raw bytes
+  // of the request, headers and query string included.
+  'err.rawPacket',
 ];
 
 export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {

@@ -22,6 +22,15 @@ export function openApiOptions(config: Config): SwaggerOptions {
         },
       },
     },
+    // @fastify/swagger marks every body required; a PATCH without one is a valid no-op here.
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      const paths = (documentObject.openapiObject.paths ?? {}) as Record<string, { patch?: { requestBody?: { required?: boolean } } }>;
+      for (const item of Object.values(paths)) {
+        if (item.patch?.requestBody) item.patch.requestBody.required = false;
+      }
+      return documentObject.openapiObject;
+    },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   };
 }

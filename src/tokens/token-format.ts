@@ -44,11 +44,6 @@ export function isWellFormedToken(candidate: string): boolean {
   return checksum(body) === candidate.slice(-CHECKSUM_LENGTH);
 }
 
-/** True when the string starts like one of our tokens (so a Basic password is read as a token). */
-export function looksLikeToken(candidate: string): boolean {
-  return candidate.startsWith(TOKEN_PREFIX);
-}
-
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

@@ -3,6 +3,7 @@ import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { formatDate } from '../clock.ts';
 import { requireUser } from '../users/users.service.ts';
+import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
 import type { Scope } from './scopes.ts';
 import { generateToken, isWellFormedToken, tokenDigest, tokenHint } from './token-format.ts';
 import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken } from './tokens.repository.ts';
@@ -51,6 +52,9 @@ export async function createToken(deps: Deps, input: NewToken): Promise<{ token:
   const name = (input.name ?? '').trim() || 'token';
   if ([...name].length > MAX_TOKEN_NAME_LENGTH) {
     throw new ApiError('invalid', { fieldErrors: { name: [`Ensure this field has no more than ${MAX_TOKEN_NAME_LENGTH} characters.`] } });
+  }
+  if (!name.isWellFormed() || CONTROL_CHARACTERS.test(name)) {
+    throw new ApiError('invalid', { fieldErrors: { name: ['Must not contain control characters.'] } });
   }
   const token = generateToken();
   const now = deps.clock.nowIso();

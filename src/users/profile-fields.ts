@@ -13,7 +13,7 @@ export type ProfileChanges = Partial<Record<EditableField, string>>;
 export const MAX_FIELD_LENGTH = 255;
 // C0 controls, DEL and C1 controls.
 // eslint-disable-next-line no-control-regex -- the point is to find control characters
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Checks and normalises the editable fields present in `input`; throws a 400 listing every bad one. */
 export function validateProfileChanges(input: Record<string, unknown>): ProfileChanges {
@@ -35,7 +35,7 @@ export function validateProfileChanges(input: Record<string, unknown>): ProfileC
       errors.add(field, `Ensure this field has no more than ${MAX_FIELD_LENGTH} characters.`);
       continue;
     }
-    if (CONTROL.test(value)) {
+    if (CONTROL_CHARACTERS.test(value)) {
       errors.add(field, 'Must not contain control characters.');
       continue;
     }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros, type Clock } from '../../src/clock.ts';
 import { generateToken } from '../../src/tokens/token-format.ts';
-import { listTokens, revokeToken } from '../../src/tokens/tokens.service.ts';
+import { createToken, listTokens, revokeToken } from '../../src/tokens/tokens.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
@@ -60,6 +60,10 @@ describe('HTTP Basic', () => {
     expect((await get(bearer(token), '/api/v1.1/users/tokenonly/')).statusCode).toBe(200);
   });
 
+  it('refuses a password that has the shape of a token (Basic would read it as a token)', async () => {
+    await expect(setPassword(t.deps, 'otherauth', generateToken())).rejects.toMatchObject({ status: 400, fieldErrors: { password: [expect.stringMatching(/shape of an access token/)] } });
+  });
+
   it('a changed password takes effect at once', async () => {
     const u = await makeUser(t.deps, { username: 'changer' });
     expect((await get(basic('changer', u.password), '/api/v1.1/users/changer/')).statusCode).toBe(200);
@@ -114,6 +118,12 @@ describe('Bearer tokens', () => {
   it('are never accepted from the query string', async () => {
     const token = await makeToken(t.deps, 'authuser', ['profile_read']);
     expect((await get(undefined, `${url}?access_token=${token}`)).statusCode).toBe(401);
+  });
+
+  it('have names without control characters, at most 100 characters', async () => {
+    await expect(createToken(t.deps, { username: 'otherauth', scopes: ['profile_read'], name: 'bad\u001bname' })).rejects.toMatchObject({ status: 400 });
+    await expect(createToken(t.deps, { username: 'otherauth', scopes: ['profile_read'], name: 'x'.repeat(101) })).rejects.toMatchObject({ status: 400 });
+    expect((await createToken(t.deps, { username: 'otherauth', scopes: ['profile_read'], name: '  laptop  ' })).summary.name).toBe('laptop');
   });
 
   it('record when they were last used', async () => {

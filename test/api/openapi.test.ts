@@ -63,6 +63,13 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('marks the PATCH body optional (an absent body is a no-op) and the email bodies required', () => {
+    const ops = Object.fromEntries(operations().map((o) => [o.key, o.op as Operation & { requestBody?: { required: boolean } }]));
+    expect(ops['patch /api/v1.1/users/{username}/']!.requestBody!.required).toBe(false);
+    expect(ops['post /api/v1.1/users/{username}/emails/']!.requestBody!.required).toBe(true);
+    expect(ops['delete /api/v1.1/users/{username}/emails/']!.requestBody!.required).toBe(true);
+  });
+
   it('names each operation’s scope and every status code the spec gives it', () => {
     for (const { key, op } of operations()) {
       const spec = SPEC[key]!;
