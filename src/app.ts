@@ -56,8 +56,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerBodyParsers(app, config.bodyLimit);
   registerErrorHandler(app);
   registerAccessControl(app, deps);
+  // Once closing starts, answers say Connection: close, so clients drop their keep-alive
+  // connections at once and the process can exit without waiting for them to time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    if (closing) reply.header('connection', 'close');
   });
   // A body that is absent is an empty object: PATCH {} is a no-op, DELETE without one names `email`.
   app.addHook('preValidation', async (request) => {
