@@ -1,12 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// The unit tests run once; everything under test/ runs twice, on SQLite and on PostgreSQL.
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Each file makes its own database in its own temporary directory, so files run in parallel.
-    fileParallelism: true,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], env: { TEST_DATABASE: 'sqlite' } } },
+      {
+        extends: true,
+        test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { TEST_DATABASE: 'postgres' }, globalSetup: ['test/support/postgres-setup.ts'] },
+      },
+    ],
   },
 });

@@ -3,7 +3,16 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type DatabaseConfig = { dialect: 'sqlite'; path: string };
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; path: string }
+  | {
+      dialect: 'postgres';
+      /** The connection string as given; TLS is set by its `sslmode` parameter. */
+      url: string;
+      poolSize: number;
+      /** Server-side statement_timeout, in milliseconds; 0 disables it. */
+      statementTimeoutMs: number;
+    };
 
 export type Config = Readonly<{
   host: string;
@@ -35,6 +44,8 @@ export const DEFAULTS = {
   databaseUrl: 'sqlite:data/accounts.db',
   logLevel: 'info' as LogLevel,
   bodyLimit: 64 * 1024,
+  poolSize: 10,
+  statementTimeoutMs: 10_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -54,7 +65,9 @@ export function loadConfig(env: Env = process.env): Config {
   const bodyLimit = parseInteger(value('BODY_LIMIT'), DEFAULTS.bodyLimit, 1024, 16 * 1024 * 1024, 'BODY_LIMIT', problems);
 
   const databaseUrl = value('DATABASE_URL') ?? DEFAULTS.databaseUrl;
-  const database = parseDatabaseUrl(databaseUrl, problems);
+  const poolSize = parseInteger(value('DATABASE_POOL_SIZE'), DEFAULTS.poolSize, 1, 1000, 'DATABASE_POOL_SIZE', problems);
+  const statementTimeoutMs = parseInteger(value('DATABASE_STATEMENT_TIMEOUT'), DEFAULTS.statementTimeoutMs, 0, 3_600_000, 'DATABASE_STATEMENT_TIMEOUT', problems);
+  const database = parseDatabaseUrl(databaseUrl, { poolSize, statementTimeoutMs }, problems);
 
   const logLevelRaw = (value('LOG_LEVEL') ?? DEFAULTS.logLevel).toLowerCase();
   let logLevel: LogLevel = DEFAULTS.logLevel;
@@ -76,7 +89,7 @@ function parseInteger(raw: string | undefined, fallback: number, min: number, ma
   return Number(raw);
 }
 
-function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig | undefined {
+function parseDatabaseUrl(raw: string, pool: { poolSize: number; statementTimeoutMs: number }, problems: string[]): DatabaseConfig | undefined {
   if (raw.startsWith('sqlite:')) {
     // sqlite:relative/path, sqlite:/absolute/path and sqlite:///absolute/path are all accepted.
     let path = raw.slice('sqlite:'.length);
@@ -88,12 +101,19 @@ function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig | und
     return { dialect: 'sqlite', path };
   }
   if (/^postgres(ql)?:\/\//.test(raw)) {
-    problems.push('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH');
-    return undefined;
+    if (!URL.canParse(raw)) {
+      problems.push('DATABASE_URL: not a valid postgres:// URL');
+      return undefined;
+    }
+    const sslmode = new URL(raw).searchParams.get('sslmode');
+    if (sslmode !== null && !['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'].includes(sslmode)) {
+      problems.push(`DATABASE_URL: unknown sslmode "${sslmode}"; use disable, require, verify-ca or verify-full`);
+    }
+    return { dialect: 'postgres', url: raw, ...pool };
   }
   // Only the scheme is echoed: the rest of a database URL may hold a password.
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1];
-  problems.push(`DATABASE_URL: unsupported scheme ${scheme ? `"${scheme}:"` : '(none)'}; use sqlite:PATH`);
+  problems.push(`DATABASE_URL: unsupported scheme ${scheme ? `"${scheme}:"` : '(none)'}; use sqlite:PATH or postgres://…`);
   return undefined;
 }
 

@@ -39,6 +39,14 @@ export function buildProgram(): Command {
   return program;
 }
 
+// Network errors, and PostgreSQL's "invalid password", "no such role" and "no such database".
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET', '28P01', '28000', '3D000']);
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
+}
+
 /** One line for a failure: what went wrong, with field messages inline. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
@@ -46,6 +54,7 @@ export function describeError(error: unknown): string {
     return fields.length > 0 ? fields.join('; ') : error.detail;
   }
   if (error instanceof ConfigError) return error.problems.join('; ');
+  if (isConnectionError(error)) return `cannot connect to the database: ${(error as Error).message}`;
   return error instanceof Error ? error.message : String(error);
 }
 

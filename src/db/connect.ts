@@ -1,69 +1,57 @@
-// The store seam: everything above this file sees a Kysely handle and `write()`, never a driver.
-// A PostgreSQL dialect plugs in here without touching services or repositories.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+// The store seam: everything above this folder sees a Kysely handle and `write()`, never a driver.
+// SQLite (embedded, the default) and PostgreSQL (production, many instances) live behind it.
 import type { DatabaseConfig } from '../config.ts';
 import type { Db } from './database.ts';
+import { openPostgres } from './postgres.ts';
+import { openSqlite } from './sqlite.ts';
+
+export type Dialect = DatabaseConfig['dialect'];
+
+export type PoolStats = { inUse: number; idle: number; waiting: number };
 
 export type Store = {
-  readonly dialect: DatabaseConfig['dialect'];
+  readonly dialect: Dialect;
   /** For reads. */
   readonly db: Db;
   /**
-   * Runs `fn` as one write transaction: all of it commits or none of it does. On SQLite this is
-   * BEGIN IMMEDIATE, taking the write lock up front so that concurrent writers from other
-   * processes wait (busy_timeout) instead of failing on a lock upgrade.
+   * Runs `fn` as one write transaction: all of it commits or none of it does. SQLite: BEGIN
+   * IMMEDIATE, taking the write lock up front so that writers in other processes wait
+   * (busy_timeout) instead of failing on a lock upgrade. PostgreSQL: READ COMMITTED; the
+   * invariants are held by constraints and row locks, not by what a transaction read.
    */
   write<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** Serialises migrations across processes; call first inside `write`. */
+  lockForMigrations(trx: Db): Promise<void>;
+  /** Cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+  poolStats(): PoolStats;
   close(): Promise<void>;
 };
 
 export function openStore(config: DatabaseConfig): Store {
-  return openSqlite(config.path);
-}
-
-function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new Sqlite(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
-
-  return {
-    dialect: 'sqlite',
-    db,
-    // Kysely's SQLite driver has one connection guarded by a mutex: holding it for the whole
-    // transaction keeps other queries of this process out until we commit.
-    write: (fn) =>
-      db.connection().execute(async (conn) => {
-        await sql`BEGIN IMMEDIATE`.execute(conn);
-        try {
-          const result = await fn(conn);
-          await sql`COMMIT`.execute(conn);
-          return result;
-        } catch (error) {
-          if (database.inTransaction) await sql`ROLLBACK`.execute(conn);
-          throw error;
-        }
-      }),
-    close: () => db.destroy(),
-  };
+  return config.dialect === 'postgres' ? openPostgres(config) : openSqlite(config.path);
 }
 
 /** Database constraint failures, told apart without leaking the driver's message. */
 export type ConstraintKind = 'unique' | 'check' | 'trigger' | 'foreign_key';
 
+const CONSTRAINT_CODES: Record<string, ConstraintKind> = {
+  // SQLite extended result codes
+  SQLITE_CONSTRAINT_UNIQUE: 'unique',
+  SQLITE_CONSTRAINT_PRIMARYKEY: 'unique',
+  SQLITE_CONSTRAINT_CHECK: 'check',
+  SQLITE_CONSTRAINT_TRIGGER: 'trigger',
+  SQLITE_CONSTRAINT_FOREIGNKEY: 'foreign_key',
+  // PostgreSQL SQLSTATEs (Appendix A); P0001 is RAISE EXCEPTION in our triggers
+  '23505': 'unique',
+  '23514': 'check',
+  '23503': 'foreign_key',
+  P0001: 'trigger',
+};
+
 export function constraintViolation(error: unknown): { kind: ConstraintKind; message: string } | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return undefined;
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { kind: 'unique', message: error.message };
-  if (code === 'SQLITE_CONSTRAINT_CHECK') return { kind: 'check', message: error.message };
-  if (code === 'SQLITE_CONSTRAINT_TRIGGER') return { kind: 'trigger', message: error.message };
-  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return { kind: 'foreign_key', message: error.message };
-  return undefined;
+  const kind = typeof code === 'string' ? CONSTRAINT_CODES[code] : undefined;
+  return kind ? { kind, message: error.message } : undefined;
 }

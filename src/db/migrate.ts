@@ -1,12 +1,14 @@
-// Brings a database up to date. Runs in one write transaction, so two processes starting at once
-// on the same database apply each migration exactly once: the second waits, then finds them done.
+// Brings a database up to date in one write transaction under a migration lock, so several
+// processes starting at once on one database apply each migration exactly once: the others wait,
+// then find it done.
 import { sql } from 'kysely';
 import type { Store } from './connect.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 
 export async function migrateToLatest(store: Store, migrations: readonly Migration[] = allMigrations): Promise<string[]> {
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(store.db);
   return store.write(async (trx) => {
+    await store.lockForMigrations(trx);
+    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(trx);
     const done = new Set((await trx.selectFrom('schema_migrations').select('name').execute()).map((r) => r.name));
     const known = new Set(migrations.map((m) => m.name));
     const unknown = [...done].filter((n) => !known.has(n));
@@ -16,7 +18,7 @@ export async function migrateToLatest(store: Store, migrations: readonly Migrati
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.name)) continue;
-      await migration.up(trx);
+      await migration.up(trx, store.dialect);
       await trx.insertInto('schema_migrations').values({ name: migration.name, applied_at: new Date().toISOString() }).execute();
       applied.push(migration.name);
     }

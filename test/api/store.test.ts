@@ -2,6 +2,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tokenDigest } from '../../src/tokens/token-format.ts';
+import { constraintViolation } from '../../src/db/connect.ts';
+import { TEST_DIALECT } from '../support/database.ts';
 import { buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -10,12 +12,17 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-it('opens SQLite with WAL, synchronous=FULL, foreign keys and a busy timeout', async () => {
-  const pragma = async (name: string) => Object.values((await sql.raw(`PRAGMA ${name}`).execute(t.store.db)).rows[0] as object)[0];
-  expect(await pragma('journal_mode')).toBe('wal');
-  expect(await pragma('synchronous')).toBe(2); // FULL
-  expect(await pragma('foreign_keys')).toBe(1);
-  expect(await pragma('busy_timeout')).toBe(5000);
+it('opens the database with its safety settings', async () => {
+  const first = async (query: string) => Object.values((await sql.raw(query).execute(t.store.db)).rows[0] as object)[0];
+  if (TEST_DIALECT === 'sqlite') {
+    expect(await first('PRAGMA journal_mode')).toBe('wal');
+    expect(await first('PRAGMA synchronous')).toBe(2); // FULL
+    expect(await first('PRAGMA foreign_keys')).toBe(1);
+    expect(await first('PRAGMA busy_timeout')).toBe(5000);
+  } else {
+    expect(await first('SHOW statement_timeout')).toBe('10s');
+    expect(await first('SHOW application_name')).toBe('accounts');
+  }
 });
 
 it('stores passwords as argon2id (m=19456 KiB, t=2, p=1) and tokens as SHA-256 digests only', async () => {
@@ -35,11 +42,17 @@ it('holds the invariants in the database itself, whatever the application does',
   const db = t.store.db;
   const now = new Date().toISOString();
   // a second primary
-  await expect(t.store.write((trx) => trx.insertInto('emails').values({ user_id: user.id, email: 'p2@example.com', email_key: 'p2@example.com', is_primary: 1, created_at: now }).execute())).rejects.toThrow(/UNIQUE/);
+  await expect(t.store.write((trx) => trx.insertInto('emails').values({ user_id: user.id, email: 'p2@example.com', email_key: 'p2@example.com', is_primary: 1, created_at: now }).execute())).rejects.toSatisfy((e) => constraintViolation(e)?.kind === 'unique');
   // an address another row has, by key
-  await expect(t.store.write((trx) => trx.insertInto('emails').values({ user_id: user.id, email: 'X', email_key: 'invariants@example.com', created_at: now }).execute())).rejects.toThrow(/UNIQUE/);
+  await expect(t.store.write((trx) => trx.insertInto('emails').values({ user_id: user.id, email: 'X', email_key: 'invariants@example.com', created_at: now }).execute())).rejects.toSatisfy((e) => constraintViolation(e)?.kind === 'unique');
   // deleting the primary
-  await expect(t.store.write((trx) => trx.deleteFrom('emails').where('user_id', '=', user.id).execute())).rejects.toThrow(/primary_email_required/);
+  await expect(t.store.write((trx) => trx.deleteFrom('emails').where('user_id', '=', user.id).execute())).rejects.toSatisfy((e) => constraintViolation(e)?.kind === 'trigger' && String(e).includes('primary_email_required'));
+  // a 21st address
+  await t.store.write(async (trx) => {
+    for (let i = 1; i < 20; i++) await trx.insertInto('emails').values({ user_id: user.id, email: `n${i}`, email_key: `inv${i}@example.com`, created_at: now }).execute();
+  });
+  await expect(t.store.write((trx) => trx.insertInto('emails').values({ user_id: user.id, email: 'n21', email_key: 'inv21@example.com', created_at: now }).execute())).rejects.toSatisfy((e) => constraintViolation(e)?.kind === 'check');
   const rows = await db.selectFrom('emails').selectAll().where('user_id', '=', user.id).execute();
-  expect(rows).toHaveLength(1);
+  expect(rows).toHaveLength(20);
+  expect(rows.filter((r) => r.is_primary === 1)).toHaveLength(1);
 });

@@ -79,11 +79,13 @@ describe('--help on every command', () => {
 describe('configuration', () => {
   it('a bad DATABASE_URL is one line on stderr and a non-zero exit, for the admin commands too', async () => {
     const results = await Promise.all([
-      runCli(['migrate'], { env: { DATABASE_URL: 'postgres://admin:secret@db.example.test/accounts' } }),
+      runCli(['migrate'], { env: { DATABASE_URL: 'postgres://admin:secret@[bad/accounts' } }),
       runCli(['user', 'list'], { env: { DATABASE_URL: 'mysql://admin:secret@db.example.test/accounts' } }),
+      runCli(['user', 'list'], { env: { DATABASE_URL: 'postgres://admin:secret@127.0.0.1:1/accounts' } }),
     ]);
-    expectOneLineFailure(results[0]!, /^accounts: error: DATABASE_URL: PostgreSQL is not supported/);
+    expectOneLineFailure(results[0]!, /^accounts: error: DATABASE_URL: not a valid postgres/);
     expectOneLineFailure(results[1]!, /^accounts: error: DATABASE_URL: unsupported scheme "mysql:"/);
+    expectOneLineFailure(results[2]!, /^accounts: error: cannot connect to the database: .*ECONNREFUSED/);
     for (const result of results) expect(result.stderr).not.toContain('secret');
   });
 });

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Deps } from '../../src/deps.ts';
+import { createTestDatabase } from './database.ts';
 import type { Scope } from '../../src/tokens/scopes.ts';
 import { createToken } from '../../src/tokens/tokens.service.ts';
 import { createUser, type UserRepresentation } from '../../src/users/users.service.ts';
@@ -30,7 +31,8 @@ export function makeTempDir(prefix = 'accounts-test-'): string {
 
 export async function buildTestApp(options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
   const dir = makeTempDir();
-  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'accounts.db')}`, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
+  const database = await createTestDatabase(dir);
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
   const store = openStore(config.database);
   await migrateToLatest(store);
   const app = await buildApp({ config, store, clock: options.clock ?? systemClock, ...(options.logStream ? { logStream: options.logStream } : {}) });
@@ -45,6 +47,7 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
     async close() {
       await app.close();
       await store.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

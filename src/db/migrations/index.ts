@@ -5,7 +5,7 @@ import * as initial from './2026-11-23-01-initial.ts';
 export type Migration = {
   name: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the migrations themselves
-  up(db: Kysely<any>): Promise<void>;
+  up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
 export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,47 @@
+// SQLite through better-sqlite3: one connection per process, WAL, synchronous=FULL.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { Store } from './connect.ts';
+import type { Db } from './database.ts';
+
+export function openSqlite(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new Sqlite(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  let inUse = 0;
+
+  return {
+    dialect: 'sqlite',
+    db,
+    // Kysely's SQLite driver has one connection guarded by a mutex: holding it for the whole
+    // transaction keeps this process's other queries out until we commit.
+    write: (fn) =>
+      db.connection().execute(async (conn) => {
+        inUse = 1;
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`COMMIT`.execute(conn);
+          return result;
+        } catch (error) {
+          if (database.inTransaction) await sql`ROLLBACK`.execute(conn);
+          throw error;
+        } finally {
+          inUse = 0;
+        }
+      }),
+    // BEGIN IMMEDIATE already excludes every other writer.
+    lockForMigrations: async () => undefined,
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    poolStats: () => ({ inUse, idle: 1 - inUse, waiting: 0 }),
+    close: () => db.destroy(),
+  };
+}
