@@ -14,6 +14,8 @@ import { loggerOptions } from './http/logging.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import { openApiOptions } from './openapi/document.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { registerHealthRoutes, type Lifecycle } from './ops/health.routes.ts';
 import { registerEmailRoutes } from './emails/emails.routes.ts';
 import { EmailSchema } from './emails/emails.schema.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
@@ -25,6 +27,8 @@ export type AppOptions = {
   clock?: Clock;
   /** Where logs go; standard output by default. */
   logStream?: NodeJS.WritableStream;
+  /** Set `draining` to make /readyz answer 503 (main.ts does on SIGTERM). */
+  lifecycle?: Lifecycle;
 };
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -55,16 +59,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerBodyParsers(app, config.bodyLimit);
   registerErrorHandler(app);
-  registerAccessControl(app, deps);
+  const metrics = createMetrics(store);
+  const lifecycle = options.lifecycle ?? { draining: false };
+  registerAccessControl(app, deps, metrics);
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: usernames must not become label values.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
   // Once closing starts, answers say Connection: close, so clients drop their keep-alive
   // connections at once and the process can exit without waiting for them to time out.
-  let closing = false;
   app.addHook('preClose', async () => {
-    closing = true;
+    lifecycle.draining = true;
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
-    if (closing) reply.header('connection', 'close');
+    if (lifecycle.draining) reply.header('connection', 'close');
   });
   // A body that is absent is an empty object: PATCH {} is a no-op, DELETE without one names `email`.
   app.addHook('preValidation', async (request) => {
@@ -74,7 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, deps);
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerHealthRoutes(app, store, metrics, lifecycle);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       databaseUrl: 'sqlite:data/accounts.db',
       logLevel: 'info',
       bodyLimit: 65536,
+      shutdownDelayMs: 0,
     });
   });
 
@@ -20,6 +21,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '10.1.2.3', PORT: '81' }).publicUrl).toBe('http://10.1.2.3:81');
     expect(loadConfig({ HOST: '::', PORT: '81' }).publicUrl).toBe('http://localhost:81');
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a PostgreSQL URL with its pool size and statement timeout', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://app:pw@db.internal:5432/accounts?sslmode=verify-full', DATABASE_POOL_SIZE: '25', DATABASE_STATEMENT_TIMEOUT: '3000' });
+    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgres://app:pw@db.internal:5432/accounts?sslmode=verify-full', poolSize: 25, statementTimeoutMs: 3000 });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/accounts' }).database).toMatchObject({ dialect: 'postgres', poolSize: 10, statementTimeoutMs: 10000 });
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/accounts?sslmode=sometimes' })).toThrow(/sslmode/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/accounts', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
   it('reports every bad value at once, one line each, without echoing database credentials', () => {

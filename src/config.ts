@@ -25,6 +25,8 @@ export type Config = Readonly<{
   logLevel: LogLevel;
   /** Largest request body accepted, in bytes (413 beyond). */
   bodyLimit: number;
+  /** On SIGTERM, how long /readyz says 503 before the server stops accepting connections. */
+  shutdownDelayMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -44,6 +46,7 @@ export const DEFAULTS = {
   databaseUrl: 'sqlite:data/accounts.db',
   logLevel: 'info' as LogLevel,
   bodyLimit: 64 * 1024,
+  shutdownDelayMs: 0,
   poolSize: 10,
   statementTimeoutMs: 10_000,
 };
@@ -63,6 +66,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const port = parseInteger(value('PORT'), DEFAULTS.port, 0, 65535, 'PORT', problems);
   const bodyLimit = parseInteger(value('BODY_LIMIT'), DEFAULTS.bodyLimit, 1024, 16 * 1024 * 1024, 'BODY_LIMIT', problems);
+  const shutdownDelayMs = parseInteger(value('SHUTDOWN_DELAY_MS'), DEFAULTS.shutdownDelayMs, 0, 120_000, 'SHUTDOWN_DELAY_MS', problems);
 
   const databaseUrl = value('DATABASE_URL') ?? DEFAULTS.databaseUrl;
   const poolSize = parseInteger(value('DATABASE_POOL_SIZE'), DEFAULTS.poolSize, 1, 1000, 'DATABASE_POOL_SIZE', problems);
@@ -77,7 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = parsePublicUrl(value('PUBLIC_URL'), host, port, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ host, port, publicUrl, database: database!, databaseUrl, logLevel, bodyLimit });
+  return Object.freeze({ host, port, publicUrl, database: database!, databaseUrl, logLevel, bodyLimit, shutdownDelayMs });
 }
 
 function parseInteger(raw: string | undefined, fallback: number, min: number, max: number, name: string, problems: string[]): number {

@@ -30,8 +30,13 @@ export class ApiError extends Error {
   readonly detail: string;
   readonly fieldErrors: FieldErrors | undefined;
   readonly headers: Record<string, string | string[]>;
+  /** Why, for logs and metrics only; never sent (e.g. which of the 401's causes it was). */
+  readonly internal: string | undefined;
 
-  constructor(code: ErrorCode, options: { detail?: string; fieldErrors?: FieldErrors; headers?: Record<string, string | string[]> } = {}) {
+  constructor(
+    code: ErrorCode,
+    options: { detail?: string; fieldErrors?: FieldErrors; headers?: Record<string, string | string[]>; internal?: string } = {},
+  ) {
     const entry = ERROR_CATALOGUE[code];
     const detail = options.detail ?? entry.detail;
     super(detail);
@@ -41,6 +46,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.fieldErrors = options.fieldErrors;
     this.headers = options.headers ?? {};
+    this.internal = options.internal;
   }
 
   toBody(): ErrorBody {

@@ -1,6 +1,7 @@
 // The server process: read config, open and migrate the database, build the app, listen, and on
 // SIGTERM/SIGINT let in-flight requests finish, then close the database and exit.
 import { buildApp } from './app.ts';
+import type { Lifecycle } from './ops/health.routes.ts';
 import type { Config } from './config.ts';
 import { openStore } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -8,16 +9,20 @@ import { migrateToLatest } from './db/migrate.ts';
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.database);
   await migrateToLatest(store);
-  const app = await buildApp({ config, store });
+  const lifecycle: Lifecycle = { draining: false };
+  const app = await buildApp({ config, store, lifecycle });
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Readiness turns 503 first, so a load balancer stops sending before we stop accepting.
+    lifecycle.draining = true;
+    app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: finishing in-flight requests');
     try {
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await app.close(); // stops accepting, waits for in-flight requests, closes idle connections
-      await store.close();
+      await store.close(); // after the last request: nothing is cut off mid-transaction
       app.log.info('stopped');
       process.exit(0);
     } catch (error) {

@@ -17,13 +17,26 @@ export type Principal = {
 
 export const REALM = 'accounts';
 
+/** Why an authentication failed: for logs and metrics, never for the client. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'unknown_user'
+  | 'bad_password'
+  | 'no_password'
+  | 'inactive'
+  | 'invalid_token'
+  | 'expired_token'
+  | 'revoked_token'
+  | 'token_user_mismatch';
+
 /** RFC 7617 §2 and RFC 6750 §3: both schemes are offered on every 401. */
 export function challenges(invalidBearer: boolean): string[] {
   return [`Basic realm="${REALM}", charset="UTF-8"`, invalidBearer ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`];
 }
 
-function unauthenticated(invalidBearer = false): ApiError {
-  return new ApiError('not_authenticated', { headers: { 'www-authenticate': challenges(invalidBearer) } });
+function unauthenticated(reason: AuthFailureReason, invalidBearer = false): ApiError {
+  return new ApiError('not_authenticated', { headers: { 'www-authenticate': challenges(invalidBearer) }, internal: reason });
 }
 
 // last_used_at is written at most once a minute per token, so reads do not become writes.
@@ -52,34 +65,45 @@ export function parseAuthorization(header: string | undefined): Credentials | un
   return { scheme: 'basic', username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
+/**
+ * Who the credentials belong to, or a 401 (ApiError not_authenticated) whose `internal` says
+ * why, for logs and metrics; the response is the same whatever the reason.
+ */
 export async function authenticate(deps: Deps, header: string | undefined): Promise<Principal> {
+  if (!header) throw unauthenticated('missing');
   const credentials = parseAuthorization(header);
-  if (!credentials) throw unauthenticated(false);
+  if (!credentials) throw unauthenticated('malformed');
   if (credentials.scheme === 'bearer') {
     const token = await findUsableToken(deps, credentials.token);
-    if (!token) throw unauthenticated(true);
+    if ('reason' in token) throw unauthenticated(token.reason, true);
     return principalFromToken(token);
   }
   const username = credentials.username.toLowerCase();
   if (isWellFormedToken(credentials.secret)) {
     // Basic with a token as the password: only that user's token, with only its scopes.
     const token = await findUsableToken(deps, credentials.secret);
-    if (!token || token.username !== username) throw unauthenticated(false);
+    if ('reason' in token) throw unauthenticated(token.reason);
+    if (token.username !== username) throw unauthenticated('token_user_mismatch');
     return principalFromToken(token);
   }
   const user = await findUserByUsername(deps.store.db, username);
   // Always verify, against a dummy hash when there is no user, so timing tells nothing.
   const ok = await verifyPassword(user?.password_hash, credentials.secret);
-  if (!ok || !user || user.is_active !== 1) throw unauthenticated(false);
+  if (!user) throw unauthenticated('unknown_user');
+  if (user.password_hash === null) throw unauthenticated('no_password');
+  if (!ok) throw unauthenticated('bad_password');
+  if (user.is_active !== 1) throw unauthenticated('inactive');
   return { userId: user.id, username: user.username, scopes: new Set(SCOPES), method: 'password' };
 }
 
-async function findUsableToken(deps: Deps, token: string): Promise<TokenWithOwner | undefined> {
-  if (!isWellFormedToken(token)) return undefined; // refused without a database lookup
+async function findUsableToken(deps: Deps, token: string): Promise<TokenWithOwner | { reason: AuthFailureReason }> {
+  if (!isWellFormedToken(token)) return { reason: 'invalid_token' }; // refused without a database lookup
   const row = await findTokenByDigest(deps.store.db, tokenDigest(token));
   const now = deps.clock.nowIso();
-  if (!row || row.revoked_at !== null || row.is_active !== 1) return undefined;
-  if (row.expires_at !== null && row.expires_at <= now) return undefined;
+  if (!row) return { reason: 'invalid_token' };
+  if (row.revoked_at !== null) return { reason: 'revoked_token' };
+  if (row.expires_at !== null && row.expires_at <= now) return { reason: 'expired_token' };
+  if (row.is_active !== 1) return { reason: 'inactive' };
   if (row.last_used_at === null || Date.parse(row.last_used_at) < deps.clock.nowMs() - LAST_USED_RESOLUTION_MS) {
     await deps.store.write((trx) => touchTokenLastUsed(trx, row.id, now));
   }

@@ -8,6 +8,7 @@ import type { Deps } from '../deps.ts';
 import { authenticate, type Principal } from '../auth/authenticate.ts';
 import type { Scope } from '../tokens/scopes.ts';
 import type { User } from '../users/users.repository.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { requireUser } from '../users/users.service.ts';
 
 declare module 'fastify' {
@@ -22,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export function registerAccessControl(app: FastifyInstance, deps: Deps): void {
+export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics: Metrics): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
   app.addHook('onRequest', async (request, reply) => {
@@ -30,7 +31,13 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps): void {
     if (!scope) return;
     // Authenticated answers are personal: never stored by caches on the way.
     reply.header('cache-control', 'no-store');
-    const principal = await authenticate(deps, request.headers.authorization);
+    const principal = await authenticate(deps, request.headers.authorization).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'not_authenticated') {
+        metrics.authFailures.inc({ reason: error.internal ?? 'unknown' });
+        request.log.info({ reason: error.internal }, 'authentication failed');
+      }
+      throw error;
+    });
     const { username } = request.params as { username: string };
     const account = await requireUser(deps, username);
     if (account.id !== principal.userId) throw new ApiError('permission_denied');

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Deps } from '../../src/deps.ts';
+import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
 import type { Scope } from '../../src/tokens/scopes.ts';
 import { createToken } from '../../src/tokens/tokens.service.ts';
@@ -29,13 +30,21 @@ export function makeTempDir(prefix = 'accounts-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function buildTestApp(options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream; lifecycle?: Lifecycle } = {},
+): Promise<TestApp> {
   const dir = makeTempDir();
   const database = await createTestDatabase(dir);
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
   const store = openStore(config.database);
   await migrateToLatest(store);
-  const app = await buildApp({ config, store, clock: options.clock ?? systemClock, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  const app = await buildApp({
+    config,
+    store,
+    clock: options.clock ?? systemClock,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
+  });
   await app.ready();
   const deps: Deps = { config, store, clock: options.clock ?? systemClock };
   return {
@@ -46,7 +55,7 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
     dir,
     async close() {
       await app.close();
-      await store.close();
+      await store.close().catch(() => undefined); // a test may have closed it already
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,49 @@
+// Prometheus metrics (prom-client), one registry per app so that several apps in one process
+// (tests) never share counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from '../db/connect.ts';
+
+
+export type Metrics = {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route'>;
+  authFailures: Counter<'reason'>;
+};
+
+export function createMetrics(store: Store): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpRequests = new Counter({
+    name: 'accounts_http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'accounts_http_request_duration_seconds',
+    help: 'Time from the request arriving to the response being sent.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'accounts_auth_failures_total',
+    help: 'Failed authentications, by reason (never shown to clients, which all get the same 401).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'accounts_db_pool_connections',
+    help: 'Database connections, by state: in_use, idle, and requests waiting for one.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const stats = store.poolStats();
+      this.set({ state: 'in_use' }, stats.inUse);
+      this.set({ state: 'idle' }, stats.idle);
+      this.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
+  return { registry, httpRequests, httpDuration, authFailures };
+}
