@@ -3,7 +3,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Store } from './db/connect.ts';
 import type { Deps } from './deps.ts';
@@ -29,6 +31,8 @@ export type AppOptions = {
   logStream?: NodeJS.WritableStream;
   /** Set `draining` to make /readyz answer 503 (main.ts does on SIGTERM). */
   lifecycle?: Lifecycle;
+  /** Connected by main.ts when REDIS_URL is set; shared state then lives there. */
+  redis?: Redis | undefined;
 };
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -44,6 +48,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // While draining, a request that arrives on an open connection is still served (then the
     // connection closes), rather than refused with a body that is not in our error shape.
     return503OnClosing: false,
+    // request.ip is the socket's address unless it is one of these proxies (X-Forwarded-For).
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // Slow clients cannot hold connections open forever.
     requestTimeout: 30_000,
     connectionTimeout: 0,
@@ -61,7 +67,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerErrorHandler(app);
   const metrics = createMetrics(store);
   const lifecycle = options.lifecycle ?? { draining: false };
-  registerAccessControl(app, deps, metrics);
+  const throttle = createLoginThrottle({
+    maxFailures: config.loginMaxFailures,
+    ipFailuresPerMinute: config.loginIpMaxFailuresPerMinute,
+    redis: options.redis,
+    keyPrefix: config.redisPrefix,
+  });
+  registerAccessControl(app, deps, metrics, throttle);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: usernames must not become label values.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -12,6 +12,11 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimit: 65536,
       shutdownDelayMs: 0,
+      redisUrl: undefined,
+      redisPrefix: 'accounts:',
+      trustProxy: [],
+      loginMaxFailures: 10,
+      loginIpMaxFailuresPerMinute: 100,
     });
   });
 
@@ -29,6 +34,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://db/accounts' }).database).toMatchObject({ dialect: 'postgres', poolSize: 10, statementTimeoutMs: 10000 });
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/accounts?sslmode=sometimes' })).toThrow(/sslmode/);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/accounts', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it('reads Redis, proxy and login-limit settings', () => {
+    const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_PREFIX: 'acct:', TRUST_PROXY: '10.0.0.0/8, loopback,::1', LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '50' });
+    expect(config).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379/2', redisPrefix: 'acct:', trustProxy: ['10.0.0.0/8', 'loopback', '::1'], loginMaxFailures: 5, loginIpMaxFailuresPerMinute: 50 });
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
   });
 
   it('reports every bad value at once, one line each, without echoing database credentials', () => {

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 // The only reader of process.env. Every setting is parsed and checked here, once, at start;
 // a bad value stops the process with one line per problem instead of failing later.
 
@@ -27,6 +29,13 @@ export type Config = Readonly<{
   bodyLimit: number;
   /** On SIGTERM, how long /readyz says 503 before the server stops accepting connections. */
   shutdownDelayMs: number;
+  /** Shared state (rate-limit counters) for several instances; undefined: in memory, per process. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges or loopback/linklocal/uniquelocal); empty: none. */
+  trustProxy: string[];
+  loginMaxFailures: number;
+  loginIpMaxFailuresPerMinute: number;
 }>;
 
 export class ConfigError extends Error {
@@ -47,6 +56,9 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   bodyLimit: 64 * 1024,
   shutdownDelayMs: 0,
+  redisPrefix: 'accounts:',
+  loginMaxFailures: 10,
+  loginIpMaxFailuresPerMinute: 100,
   poolSize: 10,
   statementTimeoutMs: 10_000,
 };
@@ -80,8 +92,42 @@ export function loadConfig(env: Env = process.env): Config {
 
   const publicUrl = parsePublicUrl(value('PUBLIC_URL'), host, port, problems);
 
+  const redisUrl = value('REDIS_URL');
+  if (redisUrl !== undefined && (!URL.canParse(redisUrl) || !['redis:', 'rediss:'].includes(new URL(redisUrl).protocol))) {
+    problems.push('REDIS_URL: must be a redis:// or rediss:// URL');
+  }
+  const redisPrefix = value('REDIS_PREFIX') ?? DEFAULTS.redisPrefix;
+  const trustProxy = (value('TRUST_PROXY') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of trustProxy) {
+    if (!isProxySpec(entry)) problems.push(`TRUST_PROXY: not an address, CIDR range or loopback/linklocal/uniquelocal: "${entry}"`);
+  }
+  const loginMaxFailures = parseInteger(value('LOGIN_MAX_FAILURES'), DEFAULTS.loginMaxFailures, 1, 1000, 'LOGIN_MAX_FAILURES', problems);
+  const loginIpMaxFailuresPerMinute = parseInteger(value('LOGIN_IP_MAX_FAILURES'), DEFAULTS.loginIpMaxFailuresPerMinute, 1, 1_000_000, 'LOGIN_IP_MAX_FAILURES', problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ host, port, publicUrl, database: database!, databaseUrl, logLevel, bodyLimit, shutdownDelayMs });
+  return Object.freeze({
+    host,
+    port,
+    publicUrl,
+    database: database!,
+    databaseUrl,
+    logLevel,
+    bodyLimit,
+    shutdownDelayMs,
+    redisUrl,
+    redisPrefix,
+    trustProxy,
+    loginMaxFailures,
+    loginIpMaxFailuresPerMinute,
+  });
+}
+
+function isProxySpec(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || !address || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128);
 }
 
 function parseInteger(raw: string | undefined, fallback: number, min: number, max: number, name: string, problems: string[]): number {

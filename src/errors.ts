@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   method_not_allowed: { status: 405, detail: 'Method not allowed.' },
   request_too_large: { status: 413, detail: 'The request body is too large.' },
   unsupported_media_type: { status: 415, detail: 'Unsupported Content-Type; use application/json, application/x-www-form-urlencoded or multipart/form-data.' },
+  too_many_requests: { status: 429, detail: 'Too many failed attempts; wait as long as Retry-After says, then try again.' },
   internal_error: { status: 500, detail: 'Internal server error.' },
 } as const satisfies Record<string, { status: number; detail: string }>;
 

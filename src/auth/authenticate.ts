@@ -7,6 +7,7 @@ import { SCOPES, isScope, type Scope } from '../tokens/scopes.ts';
 import { isWellFormedToken, tokenDigest } from '../tokens/token-format.ts';
 import { findTokenByDigest, touchTokenLastUsed, type TokenWithOwner } from '../tokens/tokens.repository.ts';
 import { verifyPassword } from './passwords.ts';
+import type { Attempt, LoginThrottle } from './login-throttle.ts';
 
 export type Principal = {
   userId: number;
@@ -94,6 +95,27 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   if (!ok) throw unauthenticated('bad_password');
   if (user.is_active !== 1) throw unauthenticated('inactive');
   return { userId: user.id, username: user.username, scopes: new Set(SCOPES), method: 'password' };
+}
+
+/** What the brute-force counters key on: the account only when a password is being tried. */
+export function attemptOf(header: string | undefined, ip: string): Attempt {
+  const credentials = parseAuthorization(header);
+  const passwordTry = credentials?.scheme === 'basic' && !isWellFormedToken(credentials.secret);
+  return { ip, username: passwordTry ? credentials.username : undefined };
+}
+
+/** authenticate(), behind the brute-force limits: a 429 before anything is checked when over them. */
+export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle, header: string | undefined, ip: string): Promise<Principal> {
+  const attempt = attemptOf(header, ip);
+  await throttle.check(attempt);
+  try {
+    const principal = await authenticate(deps, header);
+    await throttle.succeeded(attempt);
+    return principal;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'not_authenticated') await throttle.failed(attempt);
+    throw error;
+  }
 }
 
 async function findUsableToken(deps: Deps, token: string): Promise<TokenWithOwner | { reason: AuthFailureReason }> {

@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { authenticate, type Principal } from '../auth/authenticate.ts';
+import { authenticateThrottled, type Principal } from '../auth/authenticate.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
 import type { Scope } from '../tokens/scopes.ts';
 import type { User } from '../users/users.repository.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -23,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics: Metrics): void {
+export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics: Metrics, throttle: LoginThrottle): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
   app.addHook('onRequest', async (request, reply) => {
@@ -31,8 +32,8 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
     if (!scope) return;
     // Authenticated answers are personal: never stored by caches on the way.
     reply.header('cache-control', 'no-store');
-    const principal = await authenticate(deps, request.headers.authorization).catch((error: unknown) => {
-      if (error instanceof ApiError && error.code === 'not_authenticated') {
+    const principal = await authenticateThrottled(deps, throttle, request.headers.authorization, request.ip).catch((error: unknown) => {
+      if (error instanceof ApiError && (error.code === 'not_authenticated' || error.code === 'too_many_requests')) {
         metrics.authFailures.inc({ reason: error.internal ?? 'unknown' });
         request.log.info({ reason: error.internal }, 'authentication failed');
       }

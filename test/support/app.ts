@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Deps } from '../../src/deps.ts';
+import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
 import type { Scope } from '../../src/tokens/scopes.ts';
@@ -31,10 +32,11 @@ export function makeTempDir(prefix = 'accounts-test-'): string {
 }
 
 export async function buildTestApp(
-  options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream; lifecycle?: Lifecycle } = {},
+  options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream; lifecycle?: Lifecycle; redis?: Redis; databaseUrl?: string } = {},
 ): Promise<TestApp> {
   const dir = makeTempDir();
-  const database = await createTestDatabase(dir);
+  // A second app on the same database (another "instance") passes its URL and owns nothing.
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createTestDatabase(dir);
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
   const store = openStore(config.database);
   await migrateToLatest(store);
@@ -44,6 +46,7 @@ export async function buildTestApp(
     clock: options.clock ?? systemClock,
     ...(options.logStream ? { logStream: options.logStream } : {}),
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
   });
   await app.ready();
   const deps: Deps = { config, store, clock: options.clock ?? systemClock };

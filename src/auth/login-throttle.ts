@@ -1,0 +1,88 @@
+// Brute-force protection (OWASP ASVS 5.0 §6.3, NIST SP 800-63B §5.2.2): consecutive failed
+// password attempts per account, and failed authentications per client IP. Counters live in
+// memory, or in Redis when REDIS_URL is set so that every instance shares them.
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { ApiError } from '../errors.ts';
+
+export type LoginThrottleOptions = {
+  /** Consecutive failures for one account after which every attempt waits (default 10). */
+  maxFailures: number;
+  /** Failed authentications one client IP may make in a minute (default 100). */
+  ipFailuresPerMinute: number;
+  redis?: Redis | undefined;
+  /** Prefix of every Redis key, so that several services can share one Redis. */
+  keyPrefix: string;
+};
+
+export type Attempt = {
+  /** The account tried with a password; absent for token attempts. */
+  username?: string | undefined;
+  ip: string;
+};
+
+export type LoginThrottle = {
+  /** Throws a 429 (with Retry-After) when this attempt must not even be checked. */
+  check(attempt: Attempt): Promise<void>;
+  failed(attempt: Attempt): Promise<void>;
+  succeeded(attempt: Attempt): Promise<void>;
+};
+
+// The wait after the limit doubles with each further failure, from 1 s up to 15 min; it always
+// ends, so there is never a permanent lockout that an attacker could impose on a user.
+const FIRST_WAIT_S = 1;
+const LONGEST_WAIT_S = 15 * 60;
+// Failures are forgotten a day after the first one of a series even without a success.
+const FAILURE_MEMORY_S = 24 * 60 * 60;
+
+export function waitAfterFailures(failures: number, maxFailures: number): number {
+  if (failures < maxFailures) return 0;
+  return Math.min(FIRST_WAIT_S * 2 ** (failures - maxFailures), LONGEST_WAIT_S);
+}
+
+function accountKey(username: string): string {
+  return username.toLowerCase().slice(0, 64); // usernames are at most 30; keep junk bounded
+}
+
+export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
+  const limiter = (name: string, points: number, duration: number): RateLimiterAbstract => {
+    const keyPrefix = `${options.keyPrefix}${name}`;
+    const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+    if (!options.redis) return memory;
+    // If Redis fails, each instance carries on with its own counters rather than failing logins.
+    return new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points, duration, insuranceLimiter: memory });
+  };
+  const accountFailures = limiter('login-failures', Number.MAX_SAFE_INTEGER, FAILURE_MEMORY_S);
+  const accountBlocks = limiter('login-blocked', 1, LONGEST_WAIT_S);
+  const ipFailures = limiter('ip-failures', options.ipFailuresPerMinute, 60);
+
+  const tooMany = (msBeforeNext: number) =>
+    new ApiError('too_many_requests', { headers: { 'retry-after': String(Math.max(1, Math.ceil(msBeforeNext / 1000))) }, internal: 'throttled' });
+
+  return {
+    async check({ username, ip }) {
+      const byIp = await ipFailures.get(ip);
+      if (byIp && byIp.consumedPoints >= options.ipFailuresPerMinute) throw tooMany(byIp.msBeforeNext);
+      if (username === undefined) return;
+      const blocked = await accountBlocks.get(accountKey(username));
+      if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0) throw tooMany(blocked.msBeforeNext);
+    },
+
+    async failed({ username, ip }) {
+      await ipFailures.consume(ip).catch((rejection: unknown) => {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection; // over the budget is expected here
+      });
+      if (username === undefined) return;
+      const key = accountKey(username);
+      const failures = (await accountFailures.consume(key)).consumedPoints;
+      const wait = waitAfterFailures(failures, options.maxFailures);
+      if (wait > 0) await accountBlocks.block(key, wait);
+    },
+
+    async succeeded({ username }) {
+      if (username === undefined) return;
+      const key = accountKey(username);
+      await Promise.all([accountFailures.delete(key), accountBlocks.delete(key)]);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// Brute-force protection: per-account consecutive failures and a per-IP failure budget, in
+// memory and shared through Redis.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitAfterFailures } from '../../src/auth/login-throttle.ts';
+import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const path = (u: string) => `/api/v1.1/users/${u}/`;
+
+function get(t: TestApp, username: string, authorization: string, ip = '203.0.113.7') {
+  return t.app.inject({ method: 'GET', url: path(username), headers: { authorization }, remoteAddress: ip });
+}
+
+it('waits double with each failure past the limit, from 1 s to at most 15 minutes', () => {
+  expect([9, 10, 11, 12, 13].map((n) => waitAfterFailures(n, 10))).toEqual([0, 1, 2, 4, 8]);
+  expect(waitAfterFailures(20, 10)).toBe(900);
+  expect(waitAfterFailures(1000, 10)).toBe(900);
+});
+
+describe('per account, in memory', () => {
+  let t: TestApp;
+  let password: string;
+  beforeAll(async () => {
+    t = await buildTestApp();
+    password = (await makeUser(t.deps, { username: 'victim' })).password;
+    await makeUser(t.deps, { username: 'bystander' });
+  });
+  afterAll(() => t.close());
+
+  it('after 10 consecutive failures every attempt is 429 with Retry-After, the right password too; then it lets one through, and a success resets', async () => {
+    for (let i = 0; i < 10; i++) expect((await get(t, 'victim', basic('victim', `wrong-${i}-password`), `198.51.100.${i}`)).statusCode).toBe(401);
+    const blocked = await get(t, 'victim', basic('victim', password));
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json().code).toBe('too_many_requests');
+    expect(blocked.headers['retry-after']).toBe('1');
+    expect(blocked.headers['www-authenticate']).toBeUndefined();
+    // Other accounts are not affected.
+    expect((await get(t, 'bystander', basic('bystander', 'correct horse battery staple'))).statusCode).toBe(200);
+    // Case does not dodge the counter.
+    expect((await get(t, 'victim', basic('VICTIM', password))).statusCode).toBe(429);
+
+    await sleep(1100);
+    expect((await get(t, 'victim', basic('victim', 'still wrong!!'))).statusCode).toBe(401); // the 11th failure
+    const longer = await get(t, 'victim', basic('victim', password));
+    expect(longer.statusCode).toBe(429);
+    expect(longer.headers['retry-after']).toBe('2');
+
+    await sleep(2100);
+    expect((await get(t, 'victim', basic('victim', password))).statusCode).toBe(200);
+    // The count starts again from zero.
+    for (let i = 0; i < 9; i++) expect((await get(t, 'victim', basic('victim', `wrong-${i}-again`))).statusCode).toBe(401);
+    expect((await get(t, 'victim', basic('victim', password))).statusCode).toBe(200);
+  });
+
+  it('counts unknown usernames the same way, so a 429 does not reveal whether an account exists', async () => {
+    for (let i = 0; i < 10; i++) expect((await get(t, 'victim', basic('ghostname', `wrong-${i}-password`), `198.51.100.${50 + i}`)).statusCode).toBe(401);
+    expect((await get(t, 'victim', basic('ghostname', 'anything at all'))).statusCode).toBe(429);
+  });
+
+  it('does not lock a user’s tokens out: Bearer keeps working while passwords are blocked', async () => {
+    const token = await makeToken(t.deps, 'bystander', ['profile_read']);
+    for (let i = 0; i < 10; i++) await get(t, 'bystander', basic('bystander', `wrong-${i}-password`), `198.51.100.${100 + i}`);
+    expect((await get(t, 'bystander', basic('bystander', 'correct horse battery staple'))).statusCode).toBe(429);
+    expect((await get(t, 'bystander', bearer(token))).statusCode).toBe(200);
+    expect((await get(t, 'bystander', basic('bystander', token))).statusCode).toBe(200);
+  });
+});
+
+describe('per client IP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp({ env: { LOGIN_IP_MAX_FAILURES: '5' } });
+    await makeUser(t.deps, { username: 'ipuser' });
+  });
+  afterAll(() => t.close());
+
+  it('after the budget of failures in a minute, every attempt from that IP is 429; other IPs are not affected', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(t, 'ipuser', basic(`name${i}x`, 'wrong password'), '192.0.2.1')).statusCode).toBe(401);
+    const res = await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '192.0.2.1');
+    expect(res.statusCode).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect((await get(t, 'ipuser', bearer('dapat_nonsense'), '192.0.2.1')).statusCode).toBe(429);
+    expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '192.0.2.2')).statusCode).toBe(200);
+  });
+
+  it('takes the client IP from X-Forwarded-For only when the peer is a trusted proxy', async () => {
+    const proxied = await buildTestApp({ env: { LOGIN_IP_MAX_FAILURES: '2', TRUST_PROXY: '10.0.0.1' } });
+    await makeUser(proxied.deps, { username: 'proxied' });
+    const send = (remoteAddress: string, forwarded: string, password = 'wrong password') =>
+      proxied.app.inject({ method: 'GET', url: path('proxied'), remoteAddress, headers: { authorization: basic('proxied', password), 'x-forwarded-for': forwarded } });
+    // Through the trusted proxy: the forwarded address is the client.
+    await send('10.0.0.1', '192.0.2.50');
+    await send('10.0.0.1', '192.0.2.50');
+    expect((await send('10.0.0.1', '192.0.2.50', 'correct horse battery staple')).statusCode).toBe(429);
+    expect((await send('10.0.0.1', '192.0.2.51', 'correct horse battery staple')).statusCode).toBe(200);
+    // From anyone else the header is ignored: spoofing it does not reset the budget.
+    await send('192.0.2.99', '192.0.2.1');
+    await send('192.0.2.99', '192.0.2.2');
+    expect((await send('192.0.2.99', '192.0.2.3', 'correct horse battery staple')).statusCode).toBe(429);
+    await proxied.close();
+  });
+});
+
+describe('shared through Redis by several instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, enableOfflineQueue: false });
+    await redis.connect();
+    const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
+    a = await buildTestApp({ redis, env: { REDIS_PREFIX: prefix } });
+    await makeUser(a.deps, { username: 'shared' });
+    b = await buildTestApp({ redis, env: { REDIS_PREFIX: prefix }, databaseUrl: a.config.databaseUrl });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+    await redis.quit();
+  });
+
+  it('failures through one instance count on the other', async () => {
+    for (let i = 0; i < 10; i++) {
+      const instance = i % 2 === 0 ? a : b;
+      expect((await get(instance, 'shared', basic('shared', `wrong-${i}-password`), `198.51.100.${i}`)).statusCode).toBe(401);
+    }
+    expect((await get(a, 'shared', basic('shared', 'correct horse battery staple'))).statusCode).toBe(429);
+    expect((await get(b, 'shared', basic('shared', 'correct horse battery staple'))).statusCode).toBe(429);
+    const keys = await redis.keys(`${a.config.redisPrefix}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+  });
+});
