@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       trustProxy: [],
       loginMaxFailures: 10,
       loginIpMaxFailuresPerMinute: 100,
+      passwordMinLength: 8,
     });
   });
 

@@ -36,6 +36,8 @@ export type Config = Readonly<{
   trustProxy: string[];
   loginMaxFailures: number;
   loginIpMaxFailuresPerMinute: number;
+  /** Shortest password accepted, in characters (NIST SP 800-63B: at least 8). */
+  passwordMinLength: number;
 }>;
 
 export class ConfigError extends Error {
@@ -59,6 +61,7 @@ export const DEFAULTS = {
   redisPrefix: 'accounts:',
   loginMaxFailures: 10,
   loginIpMaxFailuresPerMinute: 100,
+  passwordMinLength: 8,
   poolSize: 10,
   statementTimeoutMs: 10_000,
 };
@@ -102,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!isProxySpec(entry)) problems.push(`TRUST_PROXY: not an address, CIDR range or loopback/linklocal/uniquelocal: "${entry}"`);
   }
   const loginMaxFailures = parseInteger(value('LOGIN_MAX_FAILURES'), DEFAULTS.loginMaxFailures, 1, 1000, 'LOGIN_MAX_FAILURES', problems);
+  const passwordMinLength = parseInteger(value('PASSWORD_MIN_LENGTH'), DEFAULTS.passwordMinLength, 8, 256, 'PASSWORD_MIN_LENGTH', problems);
   const loginIpMaxFailuresPerMinute = parseInteger(value('LOGIN_IP_MAX_FAILURES'), DEFAULTS.loginIpMaxFailuresPerMinute, 1, 1_000_000, 'LOGIN_IP_MAX_FAILURES', problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -119,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     loginMaxFailures,
     loginIpMaxFailuresPerMinute,
+    passwordMinLength,
   });
 }
 

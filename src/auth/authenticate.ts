@@ -2,11 +2,11 @@
 // token. Every failure is the same 401, whatever went wrong (../shared/spec/accounts-api.md).
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { findUserByUsername } from '../users/users.repository.ts';
+import { findUserByUsername, replacePasswordHash } from '../users/users.repository.ts';
 import { SCOPES, isScope, type Scope } from '../tokens/scopes.ts';
 import { isWellFormedToken, tokenDigest } from '../tokens/token-format.ts';
 import { findTokenByDigest, touchTokenLastUsed, type TokenWithOwner } from '../tokens/tokens.repository.ts';
-import { verifyPassword } from './passwords.ts';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Attempt, LoginThrottle } from './login-throttle.ts';
 
 export type Principal = {
@@ -94,6 +94,13 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   if (user.password_hash === null) throw unauthenticated('no_password');
   if (!ok) throw unauthenticated('bad_password');
   if (user.is_active !== 1) throw unauthenticated('inactive');
+  if (needsRehash(user.password_hash)) {
+    // The hashing parameters were raised since this hash was made: upgrade it now that we
+    // have the password (OWASP Password Storage Cheat Sheet, "Upgrading legacy hashes").
+    const previous = user.password_hash;
+    const upgraded = await hashPassword(credentials.secret);
+    await deps.store.write((trx) => replacePasswordHash(trx, user.id, previous, upgraded));
+  }
   return { userId: user.id, username: user.username, scopes: new Set(SCOPES), method: 'password' };
 }
 

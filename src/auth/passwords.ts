@@ -2,6 +2,7 @@
 // Hashing runs on libuv's thread pool, off the event loop.
 import { hash, verify } from '@node-rs/argon2';
 import { isWellFormedToken } from '../tokens/token-format.ts';
+import { isCommonPassword } from './common-passwords.ts';
 
 export const HASH_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id, a const enum */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
@@ -10,6 +11,14 @@ export const PASSWORD_MAX_BYTES = 1024;
 
 export function hashPassword(password: string): Promise<string> {
   return hash(password, HASH_OPTIONS);
+}
+
+/** True when a stored hash was made with weaker parameters (or another algorithm) than today's. */
+export function needsRehash(passwordHash: string): boolean {
+  const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(passwordHash);
+  if (!match) return true;
+  const [m, t, p] = match.slice(1).map(Number) as [number, number, number];
+  return m < HASH_OPTIONS.memoryCost || t < HASH_OPTIONS.timeCost || p < HASH_OPTIONS.parallelism;
 }
 
 // A hash of a random string with the same parameters: verifying against it when the user does
@@ -30,12 +39,16 @@ export async function verifyPassword(passwordHash: string | null | undefined, pa
   }
 }
 
-/** The password policy (NIST SP 800-63B §3.1.1.2): a length range, no composition rules, never truncated. */
-export function passwordProblem(password: string): string | undefined {
+/**
+ * The password policy (NIST SP 800-63B §3.1.1.2): a length range, no composition rules, never
+ * truncated, not a commonly used password.
+ */
+export function passwordProblem(password: string, minLength: number = PASSWORD_MIN_LENGTH): string | undefined {
   if (!password.isWellFormed()) return 'The password is not valid text.';
-  if ([...password].length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters.`;
+  if ([...password].length < minLength) return `The password must be at least ${minLength} characters.`;
   if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) return `The password must be at most ${PASSWORD_MAX_BYTES} bytes.`;
   // Basic auth reads a token-shaped password as a token, so such a password could never be used.
   if (isWellFormedToken(password)) return 'The password has the shape of an access token; choose another.';
+  if (isCommonPassword(password)) return 'This password is too common; choose another.';
   return undefined;
 }

@@ -9,6 +9,10 @@ export function findUserByUsername(db: Db, username: string): Promise<User | und
   return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
 }
 
+export function findUserById(db: Db, userId: number): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+}
+
 /** The user and the primary address in one query: what the user representation needs. */
 export function findUserWithPrimaryEmail(db: Db, userId: number): Promise<UserWithPrimaryEmail | undefined> {
   return db
@@ -38,4 +42,16 @@ export async function insertUser(db: Db, values: Insertable<UserRow>): Promise<n
 /** Writes only the columns given: a PATCH of one field never overwrites another. */
 export async function updateUser(db: Db, userId: number, values: Updateable<UserRow>): Promise<void> {
   await db.updateTable('users').set(values).where('id', '=', userId).execute();
+}
+
+/** Flips is_active only if it differs, so that concurrent callers see exactly one change. */
+export async function setUserActive(db: Db, userId: number, active: boolean, at: string): Promise<boolean> {
+  const value = active ? 1 : 0;
+  const result = await db.updateTable('users').set({ is_active: value, updated_at: at }).where('id', '=', userId).where('is_active', '!=', value).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Replaces a password hash only if it is still the one read (a concurrent change wins). */
+export async function replacePasswordHash(db: Db, userId: number, previousHash: string, newHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: newHash }).where('id', '=', userId).where('password_hash', '=', previousHash).execute();
 }
