@@ -56,6 +56,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 5_000,
   });
 
+  // A client gets 10 s to send its headers (slowloris) and 30 s for the whole request.
+  app.server.headersTimeout = 10_000;
+
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
   app.addSchema(EmailSchema);
