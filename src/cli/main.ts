@@ -4,6 +4,8 @@ import { ApiError } from '../errors.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { registerTokenCommands } from './tokens.commands.ts';
+import { registerAuditCommands } from './audit.commands.ts';
+import { registerTransferCommands } from './transfer.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { say } from './context.ts';
 import { openStore } from '../db/connect.ts';
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
 
   registerUserCommands(program);
   registerTokenCommands(program);
+  registerAuditCommands(program);
+  registerTransferCommands(program);
   return program;
 }
 

@@ -47,12 +47,32 @@ export type AccessTokenRow = {
   revoked_at: string | null;
 };
 
+/** One security-relevant event (src/audit/). Append-only. */
+export type AuditEventRow = {
+  id: Generated<number>;
+  occurred_at: string;
+  /** The account, when there was one; no foreign key, so the trail outlives it. */
+  user_id: number | null;
+  /** Lower-cased, at most 64 characters; kept even when no account has that name. */
+  username: string;
+  /** One of AUDIT_EVENTS (src/audit/audit-events.ts). */
+  event: string;
+  /** 'self' | 'admin' | 'system'. */
+  actor: string;
+  client_ip: string | null;
+  /** 'success' | 'failure' | 'denied'. */
+  outcome: string;
+  /** A small JSON object (token id and name, an address…); never a password, token or hash. */
+  detail: string | null;
+};
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
   users: UserRow;
   emails: EmailRow;
   access_tokens: AccessTokenRow;
+  audit_events: AuditEventRow;
   schema_migrations: SchemaMigrationRow;
 };
 

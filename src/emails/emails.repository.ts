@@ -18,13 +18,13 @@ export function insertEmail(db: Db, values: Insertable<EmailRow>): Promise<Email
   return db.insertInto('emails').values(values).returningAll().executeTakeFirstOrThrow();
 }
 
-/** Deletes a secondary address of the user; returns how many rows went (0 or 1). */
-export async function deleteSecondaryEmail(db: Db, userId: number, emailKey: string): Promise<number> {
-  const result = await db
+/** Deletes a secondary address of the user; returns the row that went, if one did. */
+export function deleteSecondaryEmail(db: Db, userId: number, emailKey: string): Promise<Email | undefined> {
+  return db
     .deleteFrom('emails')
     .where('user_id', '=', userId)
     .where('email_key', '=', emailKey)
     .where('is_primary', '=', 0)
+    .returningAll()
     .executeTakeFirst();
-  return Number(result.numDeletedRows);
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../deps.ts';
+import { selfContext } from '../audit/audit-events.ts';
 import { accountOf } from '../http/access.ts';
 import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
 import { EmailBody } from './emails.schema.ts';
@@ -40,7 +41,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: Deps): void {
         response: { 201: { description: 'The new address.', ...emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request).id, (request.body as { email: string }).email)),
+    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request))),
   );
 
   app.delete(
@@ -63,7 +64,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: Deps): void {
       },
     },
     async (request, reply) => {
-      await deleteEmail(deps, accountOf(request).id, (request.body as { email: string }).email);
+      await deleteEmail(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request));
       // The seed page and the spec show `Content-Length: 0` on this 204; Fastify would omit it.
       return reply.code(204).header('content-length', '0').send();
     },

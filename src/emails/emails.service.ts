@@ -2,6 +2,10 @@
 // their violations into the API's answers.
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import type { Db } from '../db/database.ts';
+import { ADMIN_CONTEXT, type AuditContext, type AuditEventName } from '../audit/audit-events.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
+import { findUserById } from '../users/users.repository.ts';
 import { constraintViolation } from '../db/connect.ts';
 import { parseEmail, type ParsedEmail } from './email-address.ts';
 import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
@@ -18,6 +22,13 @@ export async function listUserEmails(deps: Deps, userId: number): Promise<EmailR
   return (await listEmails(deps.store.db, userId)).map(presentEmail);
 }
 
+/** An address event, in the transaction of the change; the detail is the address as stored. */
+async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, event: AuditEventName, userId: number, email: string): Promise<void> {
+  const user = await findUserById(trx, userId);
+  if (!user) return;
+  await recordAuditEvent(deps, { ...context, event, userId, username: user.username, detail: { email } }, trx);
+}
+
 function requireAddress(input: unknown): ParsedEmail {
   if (typeof input !== 'string' || input.trim() === '') {
     throw new ApiError('invalid', { fieldErrors: { email: ['This field is required.'] } });
@@ -28,12 +39,21 @@ function requireAddress(input: unknown): ParsedEmail {
 }
 
 /** Adds an unverified secondary address. No mail is sent (the seed page says so). */
-export async function addEmail(deps: Deps, userId: number, input: unknown): Promise<EmailRepresentation> {
+export async function addEmail(deps: Deps, userId: number, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation> {
   const address = requireAddress(input);
   try {
-    const row = await deps.store.write((trx) =>
-      insertEmail(trx, { user_id: userId, email: address.display, email_key: address.key, verified: 0, is_primary: 0, created_at: deps.clock.nowIso() }),
-    );
+    const row = await deps.store.write(async (trx) => {
+      const inserted = await insertEmail(trx, {
+        user_id: userId,
+        email: address.display,
+        email_key: address.key,
+        verified: 0,
+        is_primary: 0,
+        created_at: deps.clock.nowIso(),
+      });
+      await recordEmailEvent(deps, trx, context, 'email_added', userId, inserted.email);
+      return inserted;
+    });
     return presentEmail(row);
   } catch (error) {
     const violation = constraintViolation(error);
@@ -46,11 +66,15 @@ export async function addEmail(deps: Deps, userId: number, input: unknown): Prom
   }
 }
 
-export async function deleteEmail(deps: Deps, userId: number, input: unknown): Promise<void> {
+export async function deleteEmail(deps: Deps, userId: number, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   const address = requireAddress(input);
   try {
     await deps.store.write(async (trx) => {
-      if ((await deleteSecondaryEmail(trx, userId, address.key)) === 1) return;
+      const deleted = await deleteSecondaryEmail(trx, userId, address.key);
+      if (deleted) {
+        await recordEmailEvent(deps, trx, context, 'email_removed', userId, deleted.email);
+        return;
+      }
       const existing = await findEmailByKey(trx, address.key);
       if (existing?.user_id === userId && existing.is_primary === 1) throw new ApiError('primary_email');
       throw new ApiError('email_not_found');

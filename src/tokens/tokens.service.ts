@@ -1,8 +1,11 @@
 // Personal access tokens: create (the token is shown once), list, revoke.
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
 import { formatDate } from '../clock.ts';
 import { requireUser } from '../users/users.service.ts';
+import { findUserById } from '../users/users.repository.ts';
 import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
 import type { Scope } from './scopes.ts';
 import { generateToken, isWellFormedToken, tokenDigest, tokenHint } from './token-format.ts';
@@ -46,7 +49,7 @@ function summarise(row: AccessToken, username: string, nowIso: string): TokenSum
 
 export type NewToken = { username: string; scopes: readonly Scope[]; name?: string; expiresInMs?: number };
 
-export async function createToken(deps: Deps, input: NewToken): Promise<{ token: string; summary: TokenSummary }> {
+export async function createToken(deps: Deps, input: NewToken, context: AuditContext = ADMIN_CONTEXT): Promise<{ token: string; summary: TokenSummary }> {
   const user = await requireUser(deps, input.username);
   if (input.scopes.length === 0) throw new ApiError('invalid', { fieldErrors: { scopes: ['Choose at least one scope.'] } });
   const name = (input.name ?? '').trim() || 'token';
@@ -59,8 +62,8 @@ export async function createToken(deps: Deps, input: NewToken): Promise<{ token:
   const token = generateToken();
   const now = deps.clock.nowIso();
   const expiresAt = input.expiresInMs === undefined ? null : formatDate(new Date(deps.clock.nowMs() + input.expiresInMs));
-  const row = await deps.store.write((trx) =>
-    insertToken(trx, {
+  const row = await deps.store.write(async (trx) => {
+    const inserted = await insertToken(trx, {
       user_id: user.id,
       name,
       token_digest: tokenDigest(token),
@@ -68,8 +71,11 @@ export async function createToken(deps: Deps, input: NewToken): Promise<{ token:
       scopes: input.scopes.join(' '),
       created_at: now,
       expires_at: expiresAt,
-    }),
-  );
+    });
+    const detail = { token_id: inserted.id, name, scopes: inserted.scopes, expires_at: expiresAt };
+    await recordAuditEvent(deps, { ...context, event: 'token_created', userId: user.id, username: user.username, detail }, trx);
+    return inserted;
+  });
   return { token, summary: summarise(row, user.username, now) };
 }
 
@@ -80,13 +86,19 @@ export async function listTokens(deps: Deps, username: string): Promise<TokenSum
 }
 
 /** Revokes by numeric id or by the token itself. Returns whether it was already revoked. */
-export async function revokeToken(deps: Deps, idOrToken: string): Promise<{ id: number; alreadyRevoked: boolean }> {
+export async function revokeToken(deps: Deps, idOrToken: string, context: AuditContext = ADMIN_CONTEXT): Promise<{ id: number; alreadyRevoked: boolean }> {
   let row: AccessToken | undefined;
   if (/^\d+$/.test(idOrToken)) row = await findTokenById(deps.store.db, Number(idOrToken));
   else if (isWellFormedToken(idOrToken)) row = await findTokenByDigest(deps.store.db, tokenDigest(idOrToken));
   else throw new ApiError('invalid', { detail: 'Not a token id or a well-formed token.' });
   if (!row) throw new ApiError('not_found', { detail: 'No such token.' });
-  const id = row.id;
-  const revoked = await deps.store.write((trx) => markTokenRevoked(trx, id, deps.clock.nowIso()));
+  const { id, name, user_id: userId } = row;
+  const revoked = await deps.store.write(async (trx) => {
+    // Conditional: revoking a revoked token changes nothing and records nothing.
+    if (!(await markTokenRevoked(trx, id, deps.clock.nowIso()))) return false;
+    const owner = await findUserById(trx, userId);
+    if (owner) await recordAuditEvent(deps, { ...context, event: 'token_revoked', userId, username: owner.username, detail: { token_id: id, name } }, trx);
+    return true;
+  });
   return { id, alreadyRevoked: !revoked };
 }

@@ -6,6 +6,8 @@ export type User = Selectable<UserRow>;
 export type UserWithPrimaryEmail = User & { primary_email: string };
 
 export function findUserByUsername(db: Db, username: string): Promise<User | undefined> {
+  // PostgreSQL TEXT cannot hold NUL and refuses the whole query; no username has one.
+  if (username.includes('\u0000')) return Promise.resolve(undefined);
   return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
 }
 

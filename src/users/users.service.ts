@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import { ApiError, FieldErrorCollector } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
 import { constraintViolation } from '../db/connect.ts';
 import { parseEmail } from '../emails/email-address.ts';
 import { insertEmail } from '../emails/emails.repository.ts';
@@ -13,6 +15,7 @@ import {
   findUserWithPrimaryEmail,
   insertUser,
   listUsersWithPrimaryEmail,
+  setUserActive,
   updateUser,
   type User,
   type UserWithPrimaryEmail,
@@ -120,20 +123,28 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   }
 }
 
-export async function setPassword(deps: Deps, username: string, password: string): Promise<void> {
+export async function setPassword(deps: Deps, username: string, password: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   const user = await requireUser(deps, username);
   const problem = passwordProblem(password);
   if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
   const passwordHash = await hashPassword(password);
-  await deps.store.write((trx) => updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() }));
+  await deps.store.write(async (trx) => {
+    await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() });
+    await recordAuditEvent(deps, { ...context, event: 'password_changed', userId: user.id, username: user.username }, trx);
+  });
 }
 
-/** Returns false when the account already was in that state. */
-export async function setActive(deps: Deps, username: string, active: boolean): Promise<boolean> {
+/** Returns false when the account already was in that state (then nothing changes and nothing is recorded). */
+export async function setActive(deps: Deps, username: string, active: boolean, context: AuditContext = ADMIN_CONTEXT): Promise<boolean> {
   const user = await requireUser(deps, username);
   if ((user.is_active === 1) === active) return false;
-  await deps.store.write((trx) => updateUser(trx, user.id, { is_active: active ? 1 : 0, updated_at: deps.clock.nowIso() }));
-  return true;
+  return deps.store.write(async (trx) => {
+    // Conditional, so that of two concurrent calls only one changes the row and records it.
+    if (!(await setUserActive(trx, user.id, active, deps.clock.nowIso()))) return false;
+    const event = active ? 'account_activated' : 'account_deactivated';
+    await recordAuditEvent(deps, { ...context, event, userId: user.id, username: user.username }, trx);
+    return true;
+  });
 }
 
 export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {

@@ -1,6 +1,7 @@
 // Every migration, in the order they apply. Names start with their date so they sort.
 import type { Kysely } from 'kysely';
 import * as initial from './2026-11-23-01-initial.ts';
+import * as auditEvents from './2026-11-23-02-audit-events.ts';
 
 export type Migration = {
   name: string;
@@ -8,4 +9,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, auditEvents];
