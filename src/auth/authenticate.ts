@@ -8,6 +8,7 @@ import { isWellFormedToken, tokenDigest } from '../tokens/token-format.ts';
 import { findTokenByDigest, touchTokenLastUsed, type TokenWithOwner } from '../tokens/tokens.repository.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Attempt, LoginThrottle } from './login-throttle.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
 
 export type Principal = {
   userId: number;
@@ -120,7 +121,16 @@ export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle,
     await throttle.succeeded(attempt);
     return principal;
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'not_authenticated') await throttle.failed(attempt);
+    if (error instanceof ApiError && error.code === 'not_authenticated') {
+      const wait = await throttle.failed(attempt);
+      // Password attempts are audited under the name tried; a throttle is audited when it
+      // engages (not on every 429 after, which would let an attacker write without limit).
+      if (attempt.username !== undefined) {
+        const base = { actor: 'self' as const, clientIp: ip, userId: null, username: attempt.username };
+        await recordAuditEvent(deps, { ...base, event: 'login_failed', outcome: 'failure', detail: { reason: error.internal ?? 'unknown' } });
+        if (wait > 0) await recordAuditEvent(deps, { ...base, event: 'login_throttled', outcome: 'denied', detail: { wait_seconds: wait } });
+      }
+    }
     throw error;
   }
 }

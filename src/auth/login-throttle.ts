@@ -24,7 +24,8 @@ export type Attempt = {
 export type LoginThrottle = {
   /** Throws a 429 (with Retry-After) when this attempt must not even be checked. */
   check(attempt: Attempt): Promise<void>;
-  failed(attempt: Attempt): Promise<void>;
+  /** Counts a failure; returns how many seconds the account must now wait (0: none). */
+  failed(attempt: Attempt): Promise<number>;
   succeeded(attempt: Attempt): Promise<void>;
 };
 
@@ -72,11 +73,12 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       await ipFailures.consume(ip).catch((rejection: unknown) => {
         if (!(rejection instanceof RateLimiterRes)) throw rejection; // over the budget is expected here
       });
-      if (username === undefined) return;
+      if (username === undefined) return 0;
       const key = accountKey(username);
       const failures = (await accountFailures.consume(key)).consumedPoints;
       const wait = waitAfterFailures(failures, options.maxFailures);
       if (wait > 0) await accountBlocks.block(key, wait);
+      return wait;
     },
 
     async succeeded({ username }) {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitAfterFailures } from '../../src/auth/login-throttle.ts';
+import { listAuditEvents } from '../../src/audit/audit.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +53,19 @@ describe('per account, in memory', () => {
     // The count starts again from zero.
     for (let i = 0; i < 9; i++) expect((await get(t, 'victim', basic('victim', `wrong-${i}-again`))).statusCode).toBe(401);
     expect((await get(t, 'victim', basic('victim', password))).statusCode).toBe(200);
+  });
+
+  it('audits each failed password attempt, and each throttle when it engages (not every 429)', async () => {
+    await makeUser(t.deps, { username: 'audited' });
+    for (let i = 0; i < 10; i++) await get(t, 'audited', basic('audited', `wrong-${i}-password`), '198.51.100.200');
+    for (let i = 0; i < 5; i++) expect((await get(t, 'audited', basic('audited', 'anything'), '198.51.100.200')).statusCode).toBe(429);
+    const events = await listAuditEvents(t.deps, 'audited', {});
+    const failed = events.filter((e) => e.event === 'login_failed');
+    const throttled = events.filter((e) => e.event === 'login_throttled');
+    expect(failed).toHaveLength(10);
+    expect(failed[0]).toMatchObject({ actor: 'self', client_ip: '198.51.100.200', outcome: 'failure', detail: { reason: 'bad_password' } });
+    expect(throttled).toHaveLength(1);
+    expect(throttled[0]).toMatchObject({ outcome: 'denied', detail: { wait_seconds: 1 } });
   });
 
   it('counts unknown usernames the same way, so a 429 does not reveal whether an account exists', async () => {
