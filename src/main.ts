@@ -1,57 +1,69 @@
 // The server process: read config, open and migrate the database, build the app, listen, and on
 // SIGTERM/SIGINT let in-flight requests finish, then close the database and exit.
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
-import type { Lifecycle } from './ops/health.routes.ts';
-import { connectRedis } from './ops/redis.ts';
 import type { Config } from './config.ts';
 import { openStore } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import type { Lifecycle } from './ops/health.routes.ts';
+import { connectRedis } from './ops/redis.ts';
 
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.database);
-  await migrateToLatest(store);
   const lifecycle: Lifecycle = { draining: false };
-  let redisErrorLogged = false;
   const logger: { current?: FastifyBaseLogger } = {}; // the app's, once it exists
-  // Unreachable at start is a configuration error: stop. Lost later, ioredis reconnects and the
-  // in-memory fallback answers meanwhile.
-  const redis = config.redisUrl
-    ? await connectRedis(config.redisUrl, (error) => {
+  let redis: Redis | undefined;
+  let app: FastifyInstance | undefined;
+  let redisErrorLogged = false;
+
+  try {
+    await migrateToLatest(store);
+    // Unreachable at start is a configuration error: stop. Lost later, ioredis reconnects and
+    // the in-memory fallback answers meanwhile.
+    if (config.redisUrl) {
+      redis = await connectRedis(config.redisUrl, (error) => {
         if (!redisErrorLogged) logger.current?.warn({ err: error.message }, 'redis unavailable: using per-instance state until it is back');
         redisErrorLogged = true; // ioredis retries on its own; say it once, not on every retry
       }).catch((error: Error) => {
         throw new Error(`cannot connect to Redis (REDIS_URL): ${error.message}`, { cause: error });
-      })
-    : undefined;
-  const app = await buildApp({ config, store, lifecycle, redis });
-  logger.current = app.log;
-  redis?.on('ready', () => {
-    redisErrorLogged = false;
-  });
+      });
+      redis.on('ready', () => {
+        redisErrorLogged = false;
+      });
+    }
+    app = await buildApp({ config, store, lifecycle, redis });
+    logger.current = app.log;
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // Release what was opened, or an idle database pool would keep the process alive.
+    await app?.close().catch(() => undefined);
+    redis?.disconnect();
+    await store.close().catch(() => undefined);
+    throw error;
+  }
 
+  const running = app;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     // Readiness turns 503 first, so a load balancer stops sending before we stop accepting.
     lifecycle.draining = true;
-    app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: finishing in-flight requests');
+    running.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: finishing in-flight requests');
     try {
       if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-      await app.close(); // stops accepting, waits for in-flight requests, closes idle connections
+      await running.close(); // stops accepting, waits for in-flight requests, closes idle connections
       await store.close(); // after the last request: nothing is cut off mid-transaction
       await redis?.quit();
-      app.log.info('stopped');
+      running.log.info('stopped');
       process.exit(0);
     } catch (error) {
-      app.log.error({ err: error }, 'error while shutting down');
+      running.log.error({ err: error }, 'error while shutting down');
       process.exit(1);
     }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-
-  await app.listen({ host: config.host, port: config.port });
-  app.log.info({ publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory' }, 'accounts service ready');
+  running.log.info({ publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory' }, 'accounts service ready');
 }

@@ -20,7 +20,9 @@ export function findTokenByDigest(db: Db, digest: string): Promise<TokenWithOwne
     .executeTakeFirst();
 }
 
-export function findTokenById(db: Db, id: number): Promise<AccessToken | undefined> {
+export async function findTokenById(db: Db, id: number): Promise<AccessToken | undefined> {
+  // No id is that large; PostgreSQL would refuse it as out of range for BIGINT (an error, not "not found").
+  if (!Number.isSafeInteger(id)) return undefined;
   return db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
 

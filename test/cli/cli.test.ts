@@ -1,22 +1,29 @@
 // `accounts migrate`, `--help` on every command, and configuration errors: the binary as a real
-// process on a real SQLite file. Users and tokens are in users.test.ts and tokens.test.ts, bad
-// input in errors.test.ts.
+// process on a real database of the project's dialect (a SQLite file, or a PostgreSQL database).
+// Users and tokens are in users.test.ts and tokens.test.ts, bad input in errors.test.ts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrations/index.ts';
 import { runCli } from '../support/processes.ts';
-import { cliOnTempDb, expectOneLineFailure, lines } from './helpers.ts';
+import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
+
+const TABLES = ['access_tokens', 'emails', 'schema_migrations', 'users'];
 
 describe('accounts migrate', () => {
-  const cli = cliOnTempDb(join('nested', 'deeper', 'accounts.db'));
+  let cli: Cli;
+  beforeAll(async () => {
+    cli = await cliOnTempDb(join('nested', 'deeper'));
+  });
   afterAll(() => cli.remove());
 
-  it('creates the database file and its directories, applies every migration, then finds nothing to do', async () => {
-    expect(existsSync(join(cli.dir, 'nested'))).toBe(false);
+  it('creates the database (on SQLite the file and its directories), applies every migration, then finds nothing to do', async () => {
+    if (cli.dbPath !== undefined) expect(existsSync(join(cli.dir, 'nested'))).toBe(false);
+    expect(await cli.tables()).toEqual([]);
 
     const first = await cli.ok(['migrate']);
-    expect(existsSync(cli.dbPath)).toBe(true);
+    if (cli.dbPath !== undefined) expect(existsSync(cli.dbPath)).toBe(true);
+    expect(await cli.tables()).toEqual(expect.arrayContaining(TABLES));
     expect(first.stdout).toBe('');
     for (const migration of migrations) expect(first.stderr).toContain(`Applied ${migration.name}.`);
     expect(first.stderr).toContain(`The database is up to date (${migrations.length} applied).`);
@@ -28,21 +35,25 @@ describe('accounts migrate', () => {
   });
 
   it('is done by every command first, so an admin command works on a fresh database', async () => {
-    const fresh = cliOnTempDb(join('data', 'accounts.db'));
+    const fresh = await cliOnTempDb('data');
     try {
       const list = await fresh.ok(['user', 'list', '--json']);
       expect(list.stdout).toBe('');
-      expect(existsSync(fresh.dbPath)).toBe(true);
+      if (fresh.dbPath !== undefined) expect(existsSync(fresh.dbPath)).toBe(true);
+      expect(await fresh.tables()).toEqual(expect.arrayContaining(TABLES));
       const migrate = await fresh.ok(['migrate']);
       expect(migrate.stderr.trim()).toBe('The database was already up to date.');
     } finally {
-      fresh.remove();
+      await fresh.remove();
     }
   });
 });
 
 describe('--help on every command', () => {
-  const cli = cliOnTempDb();
+  let cli: Cli;
+  beforeAll(async () => {
+    cli = await cliOnTempDb();
+  });
   afterAll(() => cli.remove());
 
   // [command, what its help must mention]
@@ -71,8 +82,9 @@ describe('--help on every command', () => {
     expect(lines(result.stdout)[0]).toMatch(new RegExp(`^Usage: ${['accounts', ...command].join(' ')} \\[options\\]`));
     expect(result.stdout).toContain('-h, --help');
     for (const text of mentions) expect(result.stdout).toContain(text);
-    // Help is only help: it neither starts a server nor touches the database.
-    expect(existsSync(cli.dbPath)).toBe(false);
+    // Help is only help: it neither starts a server nor touches the database (no file on SQLite, no tables on PostgreSQL).
+    if (cli.dbPath !== undefined) expect(existsSync(cli.dbPath)).toBe(false);
+    expect(await cli.tables()).toEqual([]);
   });
 });
 

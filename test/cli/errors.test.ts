@@ -2,16 +2,17 @@
 // non-zero exit, and nothing written to the database. All on one database holding one user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/tokens/token-format.ts';
-import { cliOnTempDb, expectOneLineFailure, lines } from './helpers.ts';
+import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
 
-const cli = cliOnTempDb();
+let cli: Cli;
 
 beforeAll(async () => {
+  cli = await cliOnTempDb();
   await cli.ok(['user', 'create', 'janedoe', '--email', 'Jane@Example.com', '--password-stdin'], 'jane-password\n');
   await cli.ok(['token', 'create', 'janedoe', '--scopes', 'profile_read']);
 });
 
-afterAll(() => cli.remove());
+afterAll(() => cli?.remove());
 
 type Case = { name: string; args: string[]; stdin?: string; error: RegExp };
 
@@ -46,6 +47,8 @@ const accountsErrors: Case[] = [
   { name: '--expires-in of zero', args: ['token', 'create', 'janedoe', '--scopes', 'profile_read', '--expires-in', '0d'], error: /invalid duration "0d"/ },
   // Revoking what is not there.
   { name: 'token revoke of an unknown id', args: ['token', 'revoke', '999'], error: /No such token/ },
+  // Beyond BIGINT: still "no such token", not the database's out-of-range error (PostgreSQL).
+  { name: 'token revoke of an id too large for any column', args: ['token', 'revoke', '99999999999999999999'], error: /No such token/ },
   { name: 'token revoke of an unknown token', args: ['token', 'revoke', unknownToken], error: /No such token/ },
   { name: 'token revoke of garbage', args: ['token', 'revoke', 'garbage'], error: /Not a token id or a well-formed token/ },
   { name: 'token revoke of a mistyped token', args: ['token', 'revoke', mistypedToken], error: /Not a token id or a well-formed token/ },

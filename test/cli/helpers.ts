@@ -1,31 +1,45 @@
-// Shared by the CLI tests: the `accounts` binary bound to one database, and small HTTP helpers
-// for checking, on a running server, what the CLI changed.
-import { rmSync } from 'node:fs';
+// Shared by the CLI tests: the `accounts` binary bound to one database of the project's dialect
+// (a SQLite file, or a fresh PostgreSQL database), and small HTTP helpers for checking, on a
+// running server, what the CLI changed.
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openStore } from '../../src/db/connect.ts';
 import { PUBLIC_URL, makeTempDir } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli, type CliResult } from '../support/processes.ts';
 
 export { PUBLIC_URL };
 
 export type Cli = {
   dir: string;
-  dbPath: string;
+  database: TestDatabase;
+  /** SQLite only: the database file (which the first command creates). */
+  dbPath: string | undefined;
   env: Record<string, string>;
   run(args: string[], stdin?: string): Promise<CliResult>;
   /** Runs a command that must succeed; returns its result. */
   ok(args: string[], stdin?: string): Promise<CliResult>;
-  remove(): void;
+  /** The names of the tables the database holds, sorted; [] when it was never written (on SQLite, without creating the file). */
+  tables(): Promise<string[]>;
+  /** Drops the database and deletes the directory. */
+  remove(): Promise<void>;
 };
 
-/** A fresh temporary directory with its own database, and `accounts` pointed at it. */
-export function cliOnTempDb(dbFile = 'accounts.db'): Cli {
+/**
+ * A fresh temporary directory with its own empty database, and `accounts` pointed at it. On
+ * SQLite the file is `subdir/accounts.db` inside the directory (neither exists yet).
+ */
+export async function cliOnTempDb(subdir?: string): Promise<Cli> {
   const dir = makeTempDir('accounts-cli-');
-  const dbPath = join(dir, dbFile);
-  const env = { DATABASE_URL: `sqlite:${dbPath}`, PUBLIC_URL };
+  const database = await createTestDatabase(subdir === undefined ? dir : join(dir, subdir));
+  const dbPath = database.dialect === 'sqlite' ? database.url.slice('sqlite:'.length) : undefined;
+  const env = { DATABASE_URL: database.url, PUBLIC_URL };
   const run = (args: string[], stdin?: string) => runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   return {
     dir,
+    database,
     dbPath,
     env,
     run,
@@ -34,7 +48,19 @@ export function cliOnTempDb(dbFile = 'accounts.db'): Cli {
       expect(result.code, `accounts ${args.join(' ')} failed:\n${result.stderr}`).toBe(0);
       return result;
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    async tables() {
+      if (dbPath !== undefined && !existsSync(dbPath)) return []; // opening it would create it
+      const store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+      try {
+        return (await store.db.introspection.getTables()).map((t) => t.name).sort();
+      } finally {
+        await store.close();
+      }
+    },
+    async remove() {
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

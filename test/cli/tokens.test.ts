@@ -1,17 +1,18 @@
-// `accounts token …` end to end: the binary as a real process on a real SQLite file, checked
-// through a real server (`accounts serve`) running on the same file.
+// `accounts token …` end to end: the binary as a real process on a real database of the project's
+// dialect, checked through a real server (`accounts serve`) running on the same database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { cliOnTempDb, eventually, get, lastLine, lines, send } from './helpers.ts';
+import { cliOnTempDb, eventually, get, lastLine, lines, send, type Cli } from './helpers.ts';
 
 const TOKEN_SHAPE = /^dapat_[0-9A-Za-z]{38}$/;
 const DAY_MS = 86_400_000;
 
-const cli = cliOnTempDb();
+let cli: Cli;
 let server: ServerProcess;
 
 beforeAll(async () => {
+  cli = await cliOnTempDb();
   await cli.ok(['user', 'create', 'tokenowner', '--email', 'owner@example.com', '--password-stdin'], 'owner-password\n');
   await cli.ok(['user', 'create', 'otheruser', '--email', 'other@example.com']);
   server = await startServer(cli.env);
@@ -19,7 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  cli.remove();
+  await cli?.remove();
 });
 
 const userPath = (username: string) => `/api/v1.1/users/${username}/`;

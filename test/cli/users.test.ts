@@ -1,21 +1,22 @@
-// `accounts user …` end to end: the binary as a real process on a real SQLite file, checked
-// through a real server (`accounts serve`) running on the same file.
+// `accounts user …` end to end: the binary as a real process on a real database of the project's
+// dialect, checked through a real server (`accounts serve`) running on the same database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines } from './helpers.ts';
+import { PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines, type Cli } from './helpers.ts';
 
-const cli = cliOnTempDb();
+let cli: Cli;
 let server: ServerProcess;
 
 beforeAll(async () => {
+  cli = await cliOnTempDb();
   await cli.ok(['migrate']);
   server = await startServer(cli.env);
 });
 
 afterAll(async () => {
   await server?.stop();
-  cli.remove();
+  await cli?.remove();
 });
 
 const emailsOf = (username: string) => `/api/v1.1/users/${username}/emails/`;

@@ -1,5 +1,6 @@
-// The invariants of the store hold under real concurrency (issue 2, item 4): two server
-// processes on one SQLite file, each with many requests in flight at once. The database, not a
+// The invariants of the store hold under real concurrency (issue 2, item 4; issue 3, item 3): two
+// server processes on one database of the project's dialect (a SQLite file, or one PostgreSQL
+// database), each with many requests in flight at once. The database, not a
 // read-then-write in the service, has to keep them: one account per address (case-insensitively),
 // at most 20 addresses, exactly one primary, and PATCHes of different fields never lose each other.
 import { createHash } from 'node:crypto';
@@ -7,10 +8,12 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTempDir } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, tally } from './helpers.ts';
 
 const dir = makeTempDir('accounts-e2e-concurrency-');
-const env = { ...databaseEnv(dir), LOG_LEVEL: 'warn' };
+let env: Record<string, string>;
+let database: TestDatabase | undefined;
 const USERS = ['samer', 'sharer', 'filler', 'profiler', 'deleter'] as const;
 type Username = (typeof USERS)[number];
 
@@ -18,7 +21,9 @@ let servers: ServerProcess[] = [];
 const tokens = {} as Record<Username, string>;
 
 beforeAll(async () => {
-  // Both servers and the CLI start at once on a database that does not exist yet: they race to migrate it.
+  ({ env, database } = await databaseEnv(dir));
+  env = { ...env, LOG_LEVEL: 'warn' };
+  // Both servers and the CLI start at once on an empty database: they race to migrate it.
   const starting = Promise.allSettled([startServer(env), startServer(env)]);
   const creating = Promise.allSettled(USERS.map((u) => cliCreateUser(env, u, `${u}@example.com`, `${u} password`)));
   const [started, created] = await Promise.all([starting, creating]);
@@ -30,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -81,7 +87,7 @@ function codes(answers: Answer[], status: number): string[] {
   return answers.filter((a) => a.status === status).map((a) => (a.body as { code: string }).code);
 }
 
-describe('two servers on one SQLite file, many concurrent requests to each', () => {
+describe('two servers on one database, many concurrent requests to each', () => {
   it('20 concurrent POSTs of one address (case variants) by one user: exactly one 201, the rest 400 invalid', async () => {
     const address = 'Same.Address@Example.com';
     await warmUp(10);

@@ -1,12 +1,34 @@
-// Shared by the end-to-end tests: a database per file, users and tokens made by the real CLI,
-// and polling with a deadline.
-import { join } from 'node:path';
+// Shared by the end-to-end tests: a database per file (of the project's dialect), users and
+// tokens made by the real CLI, and polling with a deadline.
 import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openStore, type Store } from '../../src/db/connect.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli } from '../support/processes.ts';
 
-/** The environment every process of one test file shares: its own database file. */
-export function databaseEnv(dir: string): Record<string, string> {
-  return { DATABASE_URL: `sqlite:${join(dir, 'accounts.db')}` };
+/**
+ * A fresh, empty database of the project's dialect (a file in `dir` on SQLite), and the
+ * environment every process of one test file shares to use it. Drop it in afterAll, after the
+ * servers on it have stopped.
+ */
+export async function databaseEnv(dir: string): Promise<{ env: Record<string, string>; database: TestDatabase }> {
+  const database = await createTestDatabase(dir);
+  return { env: { DATABASE_URL: database.url }, database };
+}
+
+/** The store on a test database, as the server opens it (either dialect); close it after use. */
+export function openTestStore(database: TestDatabase): Store {
+  return openStore(loadConfig({ DATABASE_URL: database.url }).database);
+}
+
+/** Runs `fn` on a store opened on `database`, then closes it. */
+export async function withTestStore<T>(database: TestDatabase, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = openTestStore(database);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** `accounts user create NAME --email EMAIL --password-stdin`; fails the test if the CLI fails. */

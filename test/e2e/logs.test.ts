@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv } from './helpers.ts';
 
 const PASSWORD = 'PwSecretHunter2xyz';
@@ -15,18 +16,21 @@ const COOKIE_SECRET = 'CookieSecretM4p8';
 const BODY_SECRET = 'BodySecretR2d2';
 
 const dir = makeTempDir('accounts-e2e-logs-');
-const env = databaseEnv(dir);
+let env: Record<string, string>;
+let database: TestDatabase | undefined;
 let bearerToken = '';
 let basicToken = '';
 const servers: ServerProcess[] = [];
 
 beforeAll(async () => {
+  ({ env, database } = await databaseEnv(dir));
   await cliCreateUser(env, 'logger', 'logger@example.com', PASSWORD);
   [bearerToken, basicToken] = await Promise.all([cliCreateToken(env, 'logger', ALL_SCOPES), cliCreateToken(env, 'logger', ALL_SCOPES)]);
 });
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import { runCli, startServer, type ServerProcess } from '../support/processes.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, eventually } from './helpers.ts';
 
 const WITHIN_MS = 5_000;
@@ -11,7 +12,8 @@ const PASSWORD = 'first password 1';
 const NEW_PASSWORD = 'second password 2';
 
 const dir = makeTempDir('accounts-e2e-propagation-');
-const env = databaseEnv(dir);
+let env: Record<string, string>;
+let database: TestDatabase | undefined;
 let server: ServerProcess | undefined;
 
 function url(username: string): string {
@@ -30,6 +32,7 @@ async function cli(args: string[], stdin?: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  ({ env, database } = await databaseEnv(dir));
   // The CLI creates (and migrates) the database before the server has ever started.
   await Promise.all([
     cliCreateUser(env, 'revoker', 'revoker@example.com', PASSWORD),
@@ -41,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
