@@ -11,7 +11,7 @@ import type { Store } from './db/connect.ts';
 import type { Deps } from './deps.ts';
 import { registerAccessControl } from './http/access.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
-import { registerErrorHandler } from './http/error-handler.ts';
+import { answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { loggerOptions } from './http/logging.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { ErrorSchema } from './http/schemas.ts';
@@ -41,7 +41,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
-    routerOptions: { ignoreTrailingSlash: true },
+    // maxParamLength: any username Node's header size limit lets through reaches the route (and
+    // gets the spec's 401 or 404), rather than Fastify's 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
+    // A malformed path (bad percent-encoding) is answered in the API's error shape.
+    frameworkErrors: answerFrameworkError,
     bodyLimit: config.bodyLimit,
     // Strict validation: no type coercion ("5" is not 5), unknown keys are reported, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },

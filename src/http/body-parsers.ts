@@ -20,14 +20,37 @@ function decodeUtf8(buffer: Buffer): string {
   }
 }
 
+/** No body of this API nests (its values are strings); a deeper one is refused, not ignored. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The deepest nesting of arrays and objects in a JSON text (strings skipped). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 export function parseJsonBody(buffer: Buffer): unknown {
   const text = decodeUtf8(buffer);
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text); // own properties only: JSON.parse never sets a prototype
+    value = JSON.parse(text); // own properties only: JSON.parse never sets a prototype
   } catch {
     throw malformed('The request body is not valid JSON.');
   }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw malformed('The request body is nested too deeply.');
+  return value;
 }
 
 function addField(target: Record<string, string>, name: string, value: string): void {
@@ -57,6 +80,8 @@ function parseMultipartBody(request: FastifyRequest, payload: NodeJS.ReadableStr
   return new Promise((resolve, reject) => {
     const fields = Object.create(null) as Record<string, string>;
     let failed = false;
+    let finished = false;
+    let pending = 0; // parts still being read
     const fail = (error: ApiError) => {
       if (failed) return;
       failed = true;
@@ -64,9 +89,18 @@ function parseMultipartBody(request: FastifyRequest, payload: NodeJS.ReadableStr
       payload.resume(); // drain what is left so the connection can answer
       reject(error);
     };
+    const settle = () => {
+      if (!failed && finished && pending === 0) resolve(fields);
+    };
     let parser: BusboyInstance;
     try {
-      parser = new Busboy({ headers: request.headers as BusboyConfig['headers'], limits: { fields: 100, parts: 100, fieldSize: bodyLimit } });
+      // Every part comes as raw bytes (a "file" to busboy), so that its text is decoded here,
+      // strictly: busboy's own decoding would turn invalid UTF-8 into U+FFFD silently.
+      parser = new Busboy({
+        headers: request.headers as BusboyConfig['headers'],
+        limits: { fields: 100, parts: 100, fieldSize: bodyLimit },
+        isPartAFile: () => true,
+      });
     } catch {
       reject(malformed('The multipart body has no boundary.'));
       return;
@@ -80,21 +114,34 @@ function parseMultipartBody(request: FastifyRequest, payload: NodeJS.ReadableStr
       received += chunk.length;
       if (received > bodyLimit) fail(new ApiError('request_too_large'));
     });
-    parser.on('field', (name: string, value: string) => {
-      if (failed) return;
-      try {
-        addField(fields, name, value);
-      } catch (error) {
-        fail(error as ApiError);
+    parser.on('file', (name: string, stream: NodeJS.ReadableStream, filename: string | undefined, _encoding: string, mimetype: string) => {
+      if (filename !== undefined || mimetype === 'application/octet-stream') {
+        stream.on('error', () => undefined); // the request has failed already
+        stream.resume();
+        fail(malformed(`The field "${name}" is a file; only text fields are accepted.`));
+        return;
       }
-    });
-    parser.on('file', (name: string, stream: NodeJS.ReadableStream) => {
-      stream.resume();
-      fail(malformed(`The field "${name}" is a file; only text fields are accepted.`));
+      pending++;
+      const chunks: Buffer[] = [];
+      // A part cut short (no closing boundary) is an error on its stream: unheard, it would crash the process.
+      stream.on('error', () => fail(malformed('The multipart body is malformed.')));
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        pending--;
+        if (failed) return;
+        try {
+          addField(fields, name, decodeUtf8(Buffer.concat(chunks)));
+        } catch (error) {
+          fail(error as ApiError);
+          return;
+        }
+        settle();
+      });
     });
     parser.on('error', () => fail(malformed('The multipart body is malformed.')));
     parser.on('finish', () => {
-      if (!failed) resolve(fields);
+      finished = true;
+      settle();
     });
     payload.pipe(parser);
   });

@@ -70,6 +70,20 @@ export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply
   return reply.code(error.status).type('application/json; charset=utf-8').send(error.toBody());
 }
 
+/**
+ * Fastify's `frameworkErrors`: what it finds wrong before routing (a path whose percent-encoding
+ * is not UTF-8, a path parameter over maxParamLength) answered in the API's error shape. Fastify's
+ * own answer has another shape and echoes the path.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // No route, so no onSend hook: the header every other answer carries is set here.
+  reply.header('x-content-type-options', 'nosniff');
+  if (error.code === 'FST_ERR_BAD_URL') return sendApiError(reply, new ApiError('invalid', { detail: 'The request URL is not valid.' }));
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendApiError(reply, new ApiError('not_found', { detail: 'No such resource.' }));
+  request.log.error({ err: error }, 'unexpected error');
+  return sendApiError(reply, new ApiError('internal_error'));
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
