@@ -6,6 +6,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
+import { createAuthCache, type AuthCache } from './auth/auth-cache.ts';
+import { credentialEvents, subscribeToCredentialChanges } from './auth/credential-events.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Store } from './db/connect.ts';
 import type { Deps } from './deps.ts';
@@ -33,11 +35,21 @@ export type AppOptions = {
   lifecycle?: Lifecycle;
   /** Connected by main.ts when REDIS_URL is set; shared state then lives there. */
   redis?: Redis | undefined;
+  /** Tests pass their own, to call services with the same caches as the app. */
+  authCache?: AuthCache;
 };
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
-  const deps: Deps = { config, store, clock: options.clock ?? systemClock };
+  const authCache = options.authCache ?? createAuthCache();
+  const onRedisError = (error: Error) => app.log.warn({ err: error.message }, 'redis: could not announce a credential change');
+  const deps: Deps = {
+    config,
+    store,
+    clock: options.clock ?? systemClock,
+    authCache,
+    credentialEvents: credentialEvents({ cache: authCache, redis: options.redis, prefix: config.redisPrefix, onError: onRedisError }),
+  };
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
@@ -81,6 +93,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyPrefix: config.redisPrefix,
   });
   registerAccessControl(app, deps, metrics, throttle);
+  if (options.redis) {
+    // Changes announced by other processes (instances, the CLI) empty our caches at once.
+    const subscriber = options.redis.duplicate();
+    subscriber.on('error', () => undefined); // reported by the main connection's handler
+    await subscribeToCredentialChanges(subscriber, authCache, config.redisPrefix);
+    app.addHook('onClose', async () => {
+      subscriber.disconnect();
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: usernames must not become label values.
     const route = request.routeOptions.url ?? 'unmatched';

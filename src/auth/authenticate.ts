@@ -15,6 +15,8 @@ export type Principal = {
   username: string;
   scopes: ReadonlySet<Scope>;
   method: 'password' | 'token';
+  /** Answered from the cache of verified credentials, without checking the password again. */
+  cached?: boolean;
 };
 
 export const REALM = 'accounts';
@@ -88,6 +90,8 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
     if (token.username !== username) throw unauthenticated('token_user_mismatch');
     return principalFromToken(token);
   }
+  const cached = deps.authCache?.getPassword(username, credentials.secret);
+  if (cached) return { ...cached, cached: true };
   const user = await findUserByUsername(deps.store.db, username);
   // Always verify, against a dummy hash when there is no user, so timing tells nothing.
   const ok = await verifyPassword(user?.password_hash, credentials.secret);
@@ -102,7 +106,9 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
     const upgraded = await hashPassword(credentials.secret);
     await deps.store.write((trx) => replacePasswordHash(trx, user.id, previous, upgraded));
   }
-  return { userId: user.id, username: user.username, scopes: new Set(SCOPES), method: 'password' };
+  const principal: Principal = { userId: user.id, username: user.username, scopes: new Set(SCOPES), method: 'password' };
+  deps.authCache?.setPassword(username, credentials.secret, principal);
+  return principal;
 }
 
 /** What the brute-force counters key on: the account only when a password is being tried. */
@@ -118,7 +124,8 @@ export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle,
   await throttle.check(attempt);
   try {
     const principal = await authenticate(deps, header);
-    await throttle.succeeded(attempt);
+    // A cache hit is a success already counted: no need to reset the counters on every request.
+    if (!principal.cached) await throttle.succeeded(attempt);
     return principal;
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_authenticated') {
@@ -137,14 +144,21 @@ export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle,
 
 async function findUsableToken(deps: Deps, token: string): Promise<TokenWithOwner | { reason: AuthFailureReason }> {
   if (!isWellFormedToken(token)) return { reason: 'invalid_token' }; // refused without a database lookup
-  const row = await findTokenByDigest(deps.store.db, tokenDigest(token));
+  const digest = tokenDigest(token);
+  let row = deps.authCache?.getToken(digest);
+  if (!row) {
+    row = await findTokenByDigest(deps.store.db, digest);
+    if (row) deps.authCache?.setToken(digest, row);
+  }
   const now = deps.clock.nowIso();
   if (!row) return { reason: 'invalid_token' };
   if (row.revoked_at !== null) return { reason: 'revoked_token' };
   if (row.expires_at !== null && row.expires_at <= now) return { reason: 'expired_token' };
   if (row.is_active !== 1) return { reason: 'inactive' };
   if (row.last_used_at === null || Date.parse(row.last_used_at) < deps.clock.nowMs() - LAST_USED_RESOLUTION_MS) {
-    await deps.store.write((trx) => touchTokenLastUsed(trx, row.id, now));
+    const id = row.id;
+    await deps.store.write((trx) => touchTokenLastUsed(trx, id, now));
+    row.last_used_at = now; // the cached copy too, so the next request does not write again
   }
   return row;
 }

@@ -4,16 +4,23 @@ import { loadConfig } from '../config.ts';
 import { openStore } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import type { Deps } from '../deps.ts';
+import { credentialEvents } from '../auth/credential-events.ts';
+import { connectRedis } from '../ops/redis.ts';
 
 /** Opens the database (bringing it up to date first, like the server), runs `fn`, closes it. */
 export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const store = openStore(config.database);
+  // With Redis, running servers hear of credential changes at once; without it, or if it cannot
+  // be reached, they notice within their cache's lifetime (3 s).
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined).catch(() => undefined) : undefined;
   try {
     await migrateToLatest(store);
-    return await fn({ config, store, clock: systemClock });
+    const events = credentialEvents({ redis, prefix: config.redisPrefix });
+    return await fn({ config, store, clock: systemClock, credentialEvents: events });
   } finally {
     await store.close();
+    await redis?.quit();
   }
 }
 

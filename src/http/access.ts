@@ -12,6 +12,8 @@ import type { User } from '../users/users.repository.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { requireUser } from '../users/users.service.ts';
 
+export type AccountRef = Pick<User, 'id' | 'username'>;
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a token needs to call this route; marks the route as the path user's own. */
@@ -19,8 +21,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
-    /** The user named in the path, once access is granted. */
-    account: User | null;
+    /** The user named in the path, once access is granted: its immutable identity only. */
+    account: AccountRef | null;
   }
 }
 
@@ -40,7 +42,12 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
       throw error;
     });
     const { username } = request.params as { username: string };
-    const account = await requireUser(deps, username);
+    // Usernames never change and accounts are never deleted: the path lookup can be cached.
+    let account = deps.authCache?.getUser(username.toLowerCase());
+    if (!account) {
+      account = await requireUser(deps, username);
+      deps.authCache?.setUser(account);
+    }
     if (account.id !== principal.userId) throw new ApiError('permission_denied');
     if (!principal.scopes.has(scope)) {
       throw new ApiError('insufficient_scope', {
@@ -50,12 +57,12 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
       });
     }
     request.principal = principal;
-    request.account = account;
+    request.account = { id: account.id, username: account.username };
   });
 }
 
 /** The path user of a route guarded by a scope; the hook has checked it. */
-export function accountOf(request: { account: User | null }): User {
+export function accountOf(request: { account: AccountRef | null }): AccountRef {
   if (!request.account) throw new Error('route has no scope in its config: access was not checked');
   return request.account;
 }

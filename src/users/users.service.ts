@@ -132,19 +132,22 @@ export async function setPassword(deps: Deps, username: string, password: string
     await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() });
     await recordAuditEvent(deps, { ...context, event: 'password_changed', userId: user.id, username: user.username }, trx);
   });
+  deps.credentialEvents?.changed({ userId: user.id });
 }
 
 /** Returns false when the account already was in that state (then nothing changes and nothing is recorded). */
 export async function setActive(deps: Deps, username: string, active: boolean, context: AuditContext = ADMIN_CONTEXT): Promise<boolean> {
   const user = await requireUser(deps, username);
   if ((user.is_active === 1) === active) return false;
-  return deps.store.write(async (trx) => {
+  const changed = await deps.store.write(async (trx) => {
     // Conditional, so that of two concurrent calls only one changes the row and records it.
     if (!(await setUserActive(trx, user.id, active, deps.clock.nowIso()))) return false;
     const event = active ? 'account_activated' : 'account_deactivated';
     await recordAuditEvent(deps, { ...context, event, userId: user.id, username: user.username }, trx);
     return true;
   });
+  if (changed) deps.credentialEvents?.changed({ userId: user.id });
+  return changed;
 }
 
 export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {

@@ -9,6 +9,8 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Deps } from '../../src/deps.ts';
+import { createAuthCache } from '../../src/auth/auth-cache.ts';
+import { credentialEvents } from '../../src/auth/credential-events.ts';
 import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
@@ -40,16 +42,25 @@ export async function buildTestApp(
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', PUBLIC_URL, ...options.env });
   const store = openStore(config.database);
   await migrateToLatest(store);
+  const authCache = createAuthCache();
   const app = await buildApp({
     config,
     store,
+    authCache,
     clock: options.clock ?? systemClock,
     ...(options.logStream ? { logStream: options.logStream } : {}),
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
   });
   await app.ready();
-  const deps: Deps = { config, store, clock: options.clock ?? systemClock };
+  // The app's own caches: a service called by a test invalidates them as the app's would.
+  const deps: Deps = {
+    config,
+    store,
+    clock: options.clock ?? systemClock,
+    authCache,
+    credentialEvents: credentialEvents({ cache: authCache, redis: options.redis, prefix: config.redisPrefix }),
+  };
   return {
     app,
     deps,

@@ -1,0 +1,141 @@
+// The caches of verified credentials: what they remember, and that every change that must end
+// a credential's life empties them (issue 6, item 3). Correctness only; speed is for the benchmark.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthCache } from '../../src/auth/auth-cache.ts';
+import { credentialEvents, subscribeToCredentialChanges } from '../../src/auth/credential-events.ts';
+import type { Principal } from '../../src/auth/authenticate.ts';
+import { createTtlCache } from '../../src/auth/ttl-cache.ts';
+import type { TokenWithOwner } from '../../src/tokens/tokens.repository.ts';
+import { revokeToken } from '../../src/tokens/tokens.service.ts';
+import { setActive, setPassword } from '../../src/users/users.service.ts';
+import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+
+const principal = (userId: number): Principal => ({ userId, username: `u${userId}`, scopes: new Set(['profile_read']), method: 'password' });
+const token = (id: number, userId: number) => ({ id, user_id: userId }) as TokenWithOwner;
+
+describe('the cache itself', () => {
+  it('forgets entries after their time and drops the least recently used when full', () => {
+    let now = 0;
+    const cache = createTtlCache<string, number>({ maxEntries: 2, ttlMs: 100, now: () => now });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1); // a is now the most recent
+    cache.set('c', 3); // pushes out b
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(1);
+    now = 100;
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
+  it('keys passwords by the whole credential, and invalidates by user and by token', () => {
+    const cache = createAuthCache();
+    cache.setPassword('jane', 'secret one', principal(1));
+    cache.setPassword('john', 'secret two', principal(2));
+    expect(cache.getPassword('JANE', 'secret one')?.userId).toBe(1);
+    expect(cache.getPassword('jane', 'secret one ')).toBeUndefined();
+    expect(cache.getPassword('jane', 'secret two')).toBeUndefined();
+    cache.setToken('d1', token(10, 1));
+    cache.setToken('d2', token(11, 1));
+    cache.setToken('d3', token(12, 2));
+    cache.invalidateToken(10);
+    expect(cache.getToken('d1')).toBeUndefined();
+    expect(cache.getToken('d2')?.id).toBe(11);
+    cache.invalidateUser(1);
+    expect(cache.getPassword('jane', 'secret one')).toBeUndefined();
+    expect(cache.getToken('d2')).toBeUndefined();
+    expect(cache.getPassword('john', 'secret two')?.userId).toBe(2);
+    expect(cache.getToken('d3')?.id).toBe(12);
+  });
+
+  it('lives 3 seconds at most, so a change nobody announced is seen within the 5 promised', () => {
+    let now = 0;
+    const cache = createAuthCache({ now: () => now });
+    cache.setPassword('jane', 'pw', principal(1));
+    now = 2_999;
+    expect(cache.getPassword('jane', 'pw')).toBeDefined();
+    now = 3_000;
+    expect(cache.getPassword('jane', 'pw')).toBeUndefined();
+  });
+});
+
+describe('through the API', () => {
+  let t: TestApp;
+  let password: string;
+  beforeAll(async () => {
+    t = await buildTestApp();
+    password = (await makeUser(t.deps, { username: 'cached' })).password;
+  });
+  afterAll(() => t.close());
+  const get = (authorization: string) => t.app.inject({ method: 'GET', url: '/api/v1.1/users/cached/', headers: { authorization } });
+
+  it('a cached password stops working at once when it is changed, and a cached one when the account is deactivated', async () => {
+    expect((await get(basic('cached', password))).statusCode).toBe(200);
+    expect((await get(basic('cached', password))).statusCode).toBe(200); // from the cache
+    await setPassword(t.deps, 'cached', 'the next password 2');
+    expect((await get(basic('cached', password))).statusCode).toBe(401);
+    expect((await get(basic('cached', 'the next password 2'))).statusCode).toBe(200);
+    await setActive(t.deps, 'cached', false);
+    expect((await get(basic('cached', 'the next password 2'))).statusCode).toBe(401);
+    await setActive(t.deps, 'cached', true);
+    password = 'the next password 2';
+  });
+
+  it('a cached token stops working at once when revoked or when its owner is deactivated', async () => {
+    const a = await makeToken(t.deps, 'cached', ['profile_read']);
+    const b = await makeToken(t.deps, 'cached', ['profile_read']);
+    expect((await get(bearer(a))).statusCode).toBe(200);
+    expect((await get(bearer(b))).statusCode).toBe(200);
+    await revokeToken(t.deps, a);
+    expect((await get(bearer(a))).statusCode).toBe(401);
+    expect((await get(bearer(b))).statusCode).toBe(200);
+    await setActive(t.deps, 'cached', false);
+    expect((await get(bearer(b))).statusCode).toBe(401);
+    await setActive(t.deps, 'cached', true);
+    expect((await get(bearer(b))).statusCode).toBe(200);
+  });
+
+  it('never caches a failure: a wrong password is checked every time', async () => {
+    expect((await get(basic('cached', 'wrong password here'))).statusCode).toBe(401);
+    expect((await get(basic('cached', password))).statusCode).toBe(200);
+  });
+
+  it('runs the brute-force checks before the cache: a cached password is throttled too', async () => {
+    expect((await get(basic('cached', password))).statusCode).toBe(200);
+    for (let i = 0; i < 10; i++) await t.app.inject({ method: 'GET', url: '/api/v1.1/users/cached/', headers: { authorization: basic('cached', `bad-${i}-password`) }, remoteAddress: `198.51.100.${i}` });
+    expect((await get(basic('cached', password))).statusCode).toBe(429);
+  });
+});
+
+describe('announced over Redis to other processes', () => {
+  let publisherConnection: Redis;
+  let subscriberConnection: Redis;
+  beforeAll(async () => {
+    publisherConnection = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, enableOfflineQueue: false });
+    subscriberConnection = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, enableOfflineQueue: false });
+    await publisherConnection.connect();
+  });
+  afterAll(async () => {
+    await publisherConnection.quit();
+    subscriberConnection.disconnect();
+  });
+
+  it('empties the caches of every subscribed process', async () => {
+    const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
+    const remote = createAuthCache();
+    remote.setPassword('jane', 'pw', principal(7));
+    remote.setToken('d', token(70, 7));
+    await subscribeToCredentialChanges(subscriberConnection, remote, prefix);
+    const events = credentialEvents({ redis: publisherConnection, prefix });
+    events.changed({ userId: 7, tokenId: 70 });
+    const deadline = Date.now() + 5_000;
+    while (remote.getToken('d') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(remote.getToken('d')).toBeUndefined();
+    expect(remote.getPassword('jane', 'pw')?.userId).toBe(7); // only the token was announced
+    events.changed({ userId: 7 });
+    while (remote.getPassword('jane', 'pw') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(remote.getPassword('jane', 'pw')).toBeUndefined();
+  });
+});
