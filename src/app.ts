@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createAuthCache, type AuthCache } from './auth/auth-cache.ts';
+import { configureHashing } from './auth/passwords.ts';
 import { credentialEvents, subscribeToCredentialChanges } from './auth/credential-events.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Store } from './db/connect.ts';
@@ -41,6 +42,7 @@ export type AppOptions = {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
+  configureHashing({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue });
   const authCache = options.authCache ?? createAuthCache();
   const onRedisError = (error: Error) => app.log.warn({ err: error.message }, 'redis: could not announce a credential change');
   const deps: Deps = {

@@ -18,6 +18,9 @@ describe('loadConfig', () => {
       loginMaxFailures: 10,
       loginIpMaxFailuresPerMinute: 100,
       passwordMinLength: 8,
+      hashConcurrency: 4,
+      hashQueue: 100,
+      workers: 1,
     });
   });
 

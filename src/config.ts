@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 // The only reader of process.env. Every setting is parsed and checked here, once, at start;
 // a bad value stops the process with one line per problem instead of failing later.
@@ -38,6 +39,11 @@ export type Config = Readonly<{
   loginIpMaxFailuresPerMinute: number;
   /** Shortest password accepted, in characters (NIST SP 800-63B: at least 8). */
   passwordMinLength: number;
+  /** Password hashes computed at once (one libuv thread each) and how many may wait (503 past that). */
+  hashConcurrency: number;
+  hashQueue: number;
+  /** Processes serving one port (node:cluster). */
+  workers: number;
 }>;
 
 export class ConfigError extends Error {
@@ -62,6 +68,7 @@ export const DEFAULTS = {
   loginMaxFailures: 10,
   loginIpMaxFailuresPerMinute: 100,
   passwordMinLength: 8,
+  hashQueue: 100,
   poolSize: 10,
   statementTimeoutMs: 10_000,
 };
@@ -106,6 +113,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const loginMaxFailures = parseInteger(value('LOGIN_MAX_FAILURES'), DEFAULTS.loginMaxFailures, 1, 1000, 'LOGIN_MAX_FAILURES', problems);
   const passwordMinLength = parseInteger(value('PASSWORD_MIN_LENGTH'), DEFAULTS.passwordMinLength, 8, 256, 'PASSWORD_MIN_LENGTH', problems);
+  // libuv's thread pool: 4 threads unless UV_THREADPOOL_SIZE says otherwise.
+  const threadPool = Number(env.UV_THREADPOOL_SIZE) > 0 ? Number(env.UV_THREADPOOL_SIZE) : 4;
+  const hashConcurrency = parseInteger(value('HASH_CONCURRENCY'), threadPool, 1, 1024, 'HASH_CONCURRENCY', problems);
+  const hashQueue = parseInteger(value('HASH_QUEUE'), DEFAULTS.hashQueue, 0, 100_000, 'HASH_QUEUE', problems);
+  const defaultWorkers = env.NODE_ENV === 'production' ? availableParallelism() : 1;
+  const workers = parseInteger(value('WORKERS'), defaultWorkers, 1, 256, 'WORKERS', problems);
   const loginIpMaxFailuresPerMinute = parseInteger(value('LOGIN_IP_MAX_FAILURES'), DEFAULTS.loginIpMaxFailuresPerMinute, 1, 1_000_000, 'LOGIN_IP_MAX_FAILURES', problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -124,6 +137,9 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxFailures,
     loginIpMaxFailuresPerMinute,
     passwordMinLength,
+    hashConcurrency,
+    hashQueue,
+    workers,
   });
 }
 

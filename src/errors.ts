@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   unsupported_media_type: { status: 415, detail: 'Unsupported Content-Type; use application/json, application/x-www-form-urlencoded or multipart/form-data.' },
   too_many_requests: { status: 429, detail: 'Too many failed attempts; wait as long as Retry-After says, then try again.' },
   internal_error: { status: 500, detail: 'Internal server error.' },
+  service_unavailable: { status: 503, detail: 'The service is too busy to check passwords right now; retry after the time in Retry-After.' },
 } as const satisfies Record<string, { status: number; detail: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

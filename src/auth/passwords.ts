@@ -3,14 +3,22 @@
 import { hash, verify } from '@node-rs/argon2';
 import { isWellFormedToken } from '../tokens/token-format.ts';
 import { isCommonPassword } from './common-passwords.ts';
+import { createHashLimiter, type HashLimiter } from './hash-limiter.ts';
 
 export const HASH_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id, a const enum */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_BYTES = 1024;
 
+// The thread pool is per process, so the cap is too. buildApp sets it from the configuration.
+let limiter: HashLimiter = createHashLimiter({ concurrency: 4, maxWaiting: 100 });
+
+export function configureHashing(options: { concurrency: number; maxWaiting: number }): void {
+  limiter = createHashLimiter(options);
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, HASH_OPTIONS);
+  return limiter.run(() => hash(password, HASH_OPTIONS));
 }
 
 /** True when a stored hash was made with weaker parameters (or another algorithm) than today's. */
@@ -28,15 +36,13 @@ let dummyHash: Promise<string> | undefined;
 /** Verifies a password; with no hash (unknown user, no password set) it still spends the same time, then fails. */
 export async function verifyPassword(passwordHash: string | null | undefined, password: string): Promise<boolean> {
   if (!passwordHash) {
-    dummyHash ??= hashPassword(`dummy-${Math.random()}`);
-    await verify(await dummyHash, password).catch(() => false);
+    dummyHash ??= hash(`dummy-${Math.random()}`, HASH_OPTIONS);
+    const dummy = await dummyHash;
+    await limiter.run(() => verify(dummy, password).catch(() => false));
     return false;
   }
-  try {
-    return await verify(passwordHash, password);
-  } catch {
-    return false; // a corrupt stored hash is a failed login, not a 500
-  }
+  // A corrupt stored hash is a failed login, not a 500.
+  return limiter.run(() => verify(passwordHash, password).catch(() => false));
 }
 
 /**

@@ -22,6 +22,8 @@ export const accountErrorResponses = {
   403: error('The caller is not this user (permission_denied), or the token lacks the scope (insufficient_scope).'),
   404: error('No user has this username.'),
   405: error('Method not allowed; see the Allow header.'),
+  429: error('Too many failed authentications for this account or from this address; see Retry-After.'),
+  503: error('Too many password checks at once; see Retry-After.'),
 } as const;
 
 export const bodyErrorResponses = {
