@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .command('serve')
     .description('run the HTTP server (migrates the database first)')
     // Loaded on demand: the admin commands need neither Fastify nor its plugins.
-    .action(async () => (await import('../main.ts')).serve(loadConfig()));
+    .action(async () => (await import('../cluster.ts')).run(loadConfig()));
 
   program
     .command('migrate')

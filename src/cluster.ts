@@ -1,0 +1,60 @@
+// WORKERS=N: N server processes on one port (node:cluster; the primary hands out connections).
+// The primary migrates the database once, forks the workers, replaces one that dies, and on
+// SIGTERM/SIGINT passes the signal on and exits when every worker has drained and stopped.
+import cluster from 'node:cluster';
+import { pino } from 'pino';
+import type { Config } from './config.ts';
+import { openStore } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { serve } from './main.ts';
+
+const RESTART_WINDOW_MS = 60_000;
+const MAX_RESTARTS_IN_WINDOW = 5;
+
+export async function run(config: Config): Promise<void> {
+  if (config.workers <= 1 || !cluster.isPrimary) return serve(config);
+
+  const log = pino({ level: config.logLevel, name: 'primary' });
+  const store = openStore(config.database);
+  try {
+    await migrateToLatest(store); // once, here, rather than racing in every worker
+  } finally {
+    await store.close();
+  }
+
+  let stopping = false;
+  const restarts: number[] = [];
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        log.info('all workers stopped');
+        process.exit(0);
+      }
+      return;
+    }
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length > MAX_RESTARTS_IN_WINDOW) {
+      log.fatal({ code, signal }, 'workers keep dying; giving up');
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+    cluster.fork();
+  });
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  log.info({ workers: config.workers }, 'started workers');
+}

@@ -1,0 +1,52 @@
+// WORKERS=2: two processes serve one port, on either store, and stop together on SIGTERM.
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { basic, makeTempDir } from '../support/app.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { startServer, type ServerProcess } from '../support/processes.ts';
+import { cliCreateUser, databaseEnv } from './helpers.ts';
+
+const PASSWORD = 'two workers password';
+const dir = makeTempDir('accounts-e2e-workers-');
+let env: Record<string, string>;
+let database: TestDatabase | undefined;
+let server: ServerProcess | undefined;
+
+beforeAll(async () => {
+  ({ env, database } = await databaseEnv(dir));
+  await cliCreateUser(env, 'clustered', 'clustered@example.com', PASSWORD);
+});
+
+afterAll(async () => {
+  await server?.stop('SIGKILL');
+  await database?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('serves from two processes with one view of the data, and drains both on SIGTERM', async () => {
+  server = await startServer({ ...env, WORKERS: '2' });
+  const url = `${server.url}/api/v1.1/users/clustered/`;
+  const authorization = basic('clustered', PASSWORD);
+  // Wait until both workers said they are ready.
+  const readyPids = () => new Set([...server!.output().matchAll(/"pid":(\d+)[^\n]*"msg":"accounts service ready"/g)].map((m) => m[1]));
+  const deadline = Date.now() + 20_000;
+  while (readyPids().size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(readyPids().size).toBe(2);
+
+  // Each write is read back at once, whichever worker answers which request.
+  for (let i = 0; i < 10; i++) {
+    const patched = await fetch(url, { method: 'PATCH', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ location: `round ${i}` }) });
+    expect(patched.status).toBe(200);
+    const read = await fetch(url, { headers: { authorization } });
+    expect(((await read.json()) as { location: string }).location).toBe(`round ${i}`);
+  }
+  // Concurrent requests open several connections, which the primary deals out to both workers.
+  const reads = await Promise.all(Array.from({ length: 20 }, () => fetch(url, { headers: { authorization } })));
+  expect(reads.map((r) => r.status)).toEqual(Array(20).fill(200));
+  const answeredBy = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"request completed"/g)].map((m) => m[1]));
+  expect(answeredBy.size).toBe(2);
+
+  expect(await server.stop('SIGTERM')).toBe(0);
+  expect(server.output()).toContain('"msg":"all workers stopped"');
+  expect(server.output().match(/"msg":"stopped"/g)?.length).toBe(2);
+});
