@@ -28,7 +28,7 @@ export async function run(config: Config): Promise<void> {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log.info('all workers stopped');
-        process.exit(0);
+        process.exit(process.exitCode ?? 0); // 1 when we gave up on workers that kept dying
       }
       return;
     }
@@ -46,11 +46,13 @@ export async function run(config: Config): Promise<void> {
     cluster.fork();
   });
 
+  // Workers are always asked with SIGTERM (and ignore repeats), so a Ctrl-C that reaches the
+  // whole process group as well as this forward does not cut a drain short.
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping workers');
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

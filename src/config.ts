@@ -178,7 +178,7 @@ function parseDatabaseUrl(raw: string, pool: { poolSize: number; statementTimeou
     }
     const sslmode = new URL(raw).searchParams.get('sslmode');
     if (sslmode !== null && !['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'].includes(sslmode)) {
-      problems.push(`DATABASE_URL: unknown sslmode "${sslmode}"; use disable, require, verify-ca or verify-full`);
+      problems.push(`DATABASE_URL: unknown sslmode "${sslmode}"; use disable, prefer, require, verify-ca, verify-full or no-verify`);
     }
     return { dialect: 'postgres', url: raw, ...pool };
   }

@@ -63,7 +63,9 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // Repeated signals are ignored while draining (stop() runs once): with WORKERS, a Ctrl-C
+  // reaches a worker both from the terminal and from the primary.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   running.log.info({ publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory' }, 'accounts service ready');
 }

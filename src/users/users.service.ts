@@ -97,7 +97,7 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
     if (!(error instanceof ApiError) || !error.fieldErrors) throw error;
     for (const [field, messages] of Object.entries(error.fieldErrors)) for (const m of messages) errors.add(field, m);
   }
-  const passwordError = input.password === undefined ? undefined : passwordProblem(input.password);
+  const passwordError = input.password === undefined ? undefined : passwordProblem(input.password, deps.config.passwordMinLength);
   if (passwordError) errors.add('password', passwordError);
   errors.throwIfAny();
   if ('error' in email) throw new Error('unreachable');
@@ -125,7 +125,7 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
 
 export async function setPassword(deps: Deps, username: string, password: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   const user = await requireUser(deps, username);
-  const problem = passwordProblem(password);
+  const problem = passwordProblem(password, deps.config.passwordMinLength);
   if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
   const passwordHash = await hashPassword(password);
   await deps.store.write(async (trx) => {
