@@ -3,6 +3,7 @@ import { hash } from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCommonPassword } from '../../src/auth/common-passwords.ts';
 import { needsRehash, passwordProblem } from '../../src/auth/passwords.ts';
+import { setPassword } from '../../src/users/users.service.ts';
 import { basic, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 
 describe('the password policy', () => {
@@ -27,6 +28,17 @@ describe('the password policy', () => {
     expect(needsRehash('$argon2id$v=19$m=19456,t=1,p=1$c2FsdHNhbHQ$aGFzaA')).toBe(true);
     expect(needsRehash('$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA')).toBe(true);
   });
+});
+
+it('applies PASSWORD_MIN_LENGTH wherever a password is set', async () => {
+  const t = await buildTestApp({ env: { PASSWORD_MIN_LENGTH: '14' } });
+  try {
+    await expect(makeUser(t.deps, { username: 'shortpw', password: 'thirteen char' })).rejects.toMatchObject({ status: 400, fieldErrors: { password: ['The password must be at least 14 characters.'] } });
+    await makeUser(t.deps, { username: 'longpw', password: 'fourteen chars' });
+    await expect(setPassword(t.deps, 'longpw', 'thirteen char')).rejects.toMatchObject({ status: 400 });
+  } finally {
+    await t.close();
+  }
 });
 
 describe('hash upgrades', () => {
