@@ -1,0 +1,76 @@
+// One measurement: autocannon against 127.0.0.1, N keep-alive connections, each with its own
+// fixed list of requests sent in a loop (built once per connection, so the load generator spends
+// nothing on building requests). Latencies are recorded here from every response, at
+// microsecond resolution (autocannon's own histogram rounds to whole milliseconds).
+import autocannon from 'autocannon';
+
+export type Request = autocannon.Request;
+
+export type Measurement = {
+  /** Mean of autocannon's per-second samples of completed requests. */
+  requestsPerSecond: number;
+  /** Milliseconds. */
+  p50: number;
+  p99: number;
+  mean: number;
+  responses: number;
+  /** Responses with a status outside 2xx, by status. */
+  non2xx: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  durationS: number;
+};
+
+export type LoadOptions = {
+  port: number;
+  connections: number;
+  durationS: number;
+  /** The requests connection `index` sends, in a loop. */
+  requestsFor(index: number): Request[];
+};
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+export async function measure(options: LoadOptions): Promise<Measurement> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  const instance = autocannon({
+    url: `http://127.0.0.1:${options.port}`,
+    connections: options.connections,
+    duration: options.durationS,
+    timeout: 10,
+    setupClient: (client) => client.setRequests(options.requestsFor(next++)),
+  });
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = responseTimeMs;
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+  });
+  const result = await instance;
+  const sorted = latencies.subarray(0, count).sort();
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  const non2xx = Object.entries(statuses).reduce((n, [status, c]) => (status.startsWith('2') ? n : n + c), 0);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    mean: count > 0 ? sum / count : Number.NaN,
+    responses: count,
+    non2xx,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    durationS: result.duration,
+  };
+}

@@ -1,0 +1,315 @@
+// `npm run bench`: the performance benchmark of issue 6. Seeds (or reuses) a database of
+// realistic size, starts the service in its production configuration with WORKERS=1 and then 2,
+// measures the hot paths with autocannon against a bare node:http ceiling answering the same
+// bytes, prints the table and writes docs/BENCHMARKS.md. `--scale` adds the scale case
+// (GET user at 1,000 / 100,000 / 1,000,000 users, start-up on the largest).
+import { request as httpRequest } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { measure, type Measurement, type Request } from './load.ts';
+import { descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
+import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
+import { copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
+
+const PUBLIC_URL = 'https://accounts.example.com';
+const DOCS = join(REPO, 'docs/BENCHMARKS.md');
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function numberSetting(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name}: must be a number ≥ ${min} (got "${raw}")`);
+  return value;
+}
+
+function listSetting(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw new Error(`${name}: must be a comma-separated list of positive integers (got "${raw}")`);
+  return values;
+}
+
+const args = process.argv.slice(2);
+const settings = {
+  users: Math.floor(numberSetting('BENCH_USERS', 100_000, 1)),
+  durationS: numberSetting('BENCH_DURATION', 8, 1),
+  warmupS: numberSetting('BENCH_WARMUP', 2, 0),
+  connections: Math.floor(numberSetting('BENCH_CONNECTIONS', 50, 1)),
+  workers: listSetting('BENCH_WORKERS', [1, 2]),
+  scale: args.includes('--scale') || process.env.BENCH_SCALE === '1',
+  scaleSizes: listSetting('BENCH_SCALE_SIZES', [1_000, 100_000, 1_000_000]),
+  writeDocs: !args.includes('--no-docs'),
+  /** A directory: run the service with --cpu-prof and leave the profiles there. */
+  cpuProfileDir: process.env.BENCH_CPU_PROF?.trim() || undefined,
+  /** Only these cases (ids), e.g. to profile one; all by default. */
+  cases: process.env.BENCH_CASES?.split(',').map((s) => s.trim()).filter(Boolean),
+};
+const unknownArgs = args.filter((a) => !['--scale', '--no-docs'].includes(a));
+if (unknownArgs.length > 0) throw new Error(`bench: unknown argument ${unknownArgs.join(' ')} (known: --scale, --no-docs)`);
+
+// ---------------------------------------------------------------------------------------------
+// The cases. Connection i acts as bench user i (modulo their number), so writes of different
+// connections never contend for one user's rows (nor hit the 20-address limit).
+
+type Context = { users: BenchUser[]; password: string; run: number };
+type Case = { id: string; label: string; requests(user: BenchUser, connection: number, context: Context): Request[] };
+
+const userPath = (user: BenchUser) => `/api/v1.1/users/${user.username}/`;
+const bearer = (user: BenchUser) => ({ authorization: `Bearer ${user.token}` });
+const json = { 'content-type': 'application/json' };
+
+const BEARER_GET: Case = {
+  id: 'bearer',
+  label: 'GET user, Bearer',
+  requests: (user) => [{ method: 'GET', path: userPath(user), headers: bearer(user) }],
+};
+
+const CASES: Case[] = [
+  BEARER_GET,
+  {
+    id: 'basic',
+    label: 'GET user, Basic (warm)',
+    requests: (user, _connection, context) => [
+      { method: 'GET', path: userPath(user), headers: { authorization: `Basic ${Buffer.from(`${user.username}:${context.password}`).toString('base64')}` } },
+    ],
+  },
+  {
+    id: 'emails',
+    label: 'GET emails, Bearer',
+    requests: (user) => [{ method: 'GET', path: `${userPath(user)}emails/`, headers: bearer(user) }],
+  },
+  {
+    id: 'patch',
+    label: 'PATCH user (location)',
+    requests: (user) =>
+      ['Lisbon, Portugal', 'Porto, Portugal'].map((location) => ({
+        method: 'PATCH',
+        path: userPath(user),
+        headers: { ...bearer(user), ...json },
+        body: JSON.stringify({ location }),
+      })),
+  },
+  {
+    id: 'address',
+    label: 'POST+DELETE address',
+    requests: (user, connection, context) => {
+      // Unique to this connection and this autocannon run: a pair cut off at the end of a run
+      // leaves an address behind that no later run sends again.
+      const body = JSON.stringify({ email: `bench.r${context.run}.c${connection}@example.net` });
+      return ['POST', 'DELETE'].map((method) => ({ method, path: `${userPath(user)}emails/`, headers: { ...bearer(user), ...json }, body }));
+    },
+  },
+];
+
+const unknownCases = (settings.cases ?? []).filter((id) => !CASES.some((c) => c.id === id));
+if (unknownCases.length > 0) throw new Error(`BENCH_CASES: unknown case ${unknownCases.join(', ')} (known: ${CASES.map((c) => c.id).join(', ')})`);
+const selectedCases = CASES.filter((c) => !settings.cases || settings.cases.length === 0 || settings.cases.includes(c.id));
+
+let runCounter = 0;
+
+async function runCase(port: number, benchCase: Case, seeded: SeededDatabase, durationS: number): Promise<Measurement> {
+  const context: Context = { users: seeded.benchUsers, password: seeded.password, run: ++runCounter };
+  return measure({
+    port,
+    connections: settings.connections,
+    durationS,
+    requestsFor: (connection) => benchCase.requests(seeded.benchUsers[connection % seeded.benchUsers.length]!, connection, context),
+  });
+}
+
+const warnings: string[] = [];
+function warn(message: string): void {
+  warnings.push(message);
+  log(`WARNING: ${message}`);
+}
+
+function checkValid(what: string, m: Measurement): void {
+  const bad = m.non2xx + m.errors + m.timeouts;
+  if (bad > 0) {
+    const statuses = Object.entries(m.statuses).map(([s, n]) => `${s}×${n}`).join(', ');
+    warn(`${what}: ${m.non2xx} non-2xx responses, ${m.errors} errors, ${m.timeouts} timeouts (statuses: ${statuses}); its numbers are not valid`);
+  }
+}
+
+/** Warm-up (discarded), then the measured run. */
+async function warmAndMeasure(port: number, benchCase: Case, seeded: SeededDatabase, what: string): Promise<Measurement> {
+  if (settings.warmupS > 0) {
+    const warm = await runCase(port, benchCase, seeded, settings.warmupS);
+    checkValid(`${what} (warm-up)`, warm);
+  }
+  const m = await runCase(port, benchCase, seeded, settings.durationS);
+  checkValid(what, m);
+  log(`  ${what}: ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms`);
+  return m;
+}
+
+/** One real GET user response (Bearer), as raw as node:http gives it, for the ceiling to replay. */
+function recordResponse(port: number, user: BenchUser): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: userPath(user), headers: bearer(user) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const headers: [string, string][] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = res.rawHeaders[i]!;
+          // Node's server sets these itself, per response and per connection.
+          if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name.toLowerCase())) headers.push([name, res.rawHeaders[i + 1]!]);
+        }
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The service's processes (the spawned one and its descendants), once their number is steady. */
+async function serviceProcesses(pid: number): Promise<number[]> {
+  let last = [pid, ...descendants(pid)];
+  let steadySince = Date.now();
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && Date.now() - steadySince < 750) {
+    await sleep(100);
+    const now = [pid, ...descendants(pid)];
+    if (now.length !== last.length) steadySince = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'accounts-bench-'));
+
+async function main(): Promise<void> {
+  const date = new Date();
+  try {
+    // Another busy process on the machine skews every number: say so.
+    const idle = await idleShare(1_000);
+    if (idle !== undefined && idle < 0.85) warn(`the machine was busy before the run (${Math.round((1 - idle) * 100)}% of the CPU in use): the numbers may be low`);
+    const seeded = await seededDatabase(settings.users, log);
+    if (settings.connections > seeded.benchUsers.length) {
+      warn(`${settings.connections} connections but ${seeded.benchUsers.length} bench users: some connections share a user`);
+    }
+
+    let ceiling: Measurement | undefined;
+    let ceilingBytes = 0;
+    const runs: WorkersRun[] = [];
+    for (const workers of settings.workers) {
+      const databasePath = copyDatabase(seeded, workDir, `workers-${workers}`);
+      log(`service: WORKERS=${workers}, ${databasePath}`);
+      const nodeOptions = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir, `workers-${workers}`)}`] : [];
+      const service = await startService({ databasePath, workers, publicUrl: PUBLIC_URL, nodeOptions });
+      try {
+        log(`  ready in ${Math.round(service.startupMs)} ms on port ${service.port}`);
+        const pid = service.child.pid!;
+        await serviceProcesses(pid);
+
+        if (ceiling === undefined) {
+          const recorded = await recordResponse(service.port, seeded.benchUsers[0]!);
+          if (recorded.status !== 200) throw new Error(`GET user answered ${recorded.status}: ${recorded.body.toString('utf8').slice(0, 500)}`);
+          const responseFile = join(workDir, 'ceiling-response.json');
+          writeFileSync(responseFile, JSON.stringify({ status: recorded.status, headers: recorded.headers, bodyBase64: recorded.body.toString('base64') }));
+          ceilingBytes = recorded.body.length;
+          const server = await startCeiling(responseFile);
+          try {
+            log(`ceiling: node:http replaying ${recorded.body.length} bytes (${recorded.headers.map(([k]) => k).join(', ')})`);
+            ceiling = await warmAndMeasure(server.port, BEARER_GET, seeded, 'ceiling');
+          } finally {
+            await server.stop();
+          }
+        }
+
+        const cases: CaseResult[] = [];
+        for (const benchCase of selectedCases) {
+          const measurement = await warmAndMeasure(service.port, benchCase, seeded, `WORKERS=${workers} ${benchCase.label}`);
+          cases.push({ id: benchCase.id, label: benchCase.label, workers, measurement });
+        }
+
+        const processes = await serviceProcesses(pid);
+        const rssBytes = processes.map(residentBytes).filter((b) => b !== undefined);
+        if (workers > 1 && processes.length < 2) {
+          warn(`WORKERS=${workers} was not honoured: the service ran as one process (the cluster is not implemented yet?)`);
+        }
+        log(`  processes: ${processes.length}, RSS ${rssBytes.map((b) => `${(b / 1e6).toFixed(0)} MB`).join(' + ')}`);
+        // LOG_LEVEL=warn: anything written is a warning or an error.
+        const logged = service.output;
+        if (logged.length > 0) warn(`WORKERS=${workers}: the service wrote ${logged.length} line(s) (LOG_LEVEL=warn), e.g. ${logged[0]!.slice(0, 300)}`);
+        runs.push({ workers, processes: processes.length, rssBytes, startupMs: service.startupMs, cases });
+      } finally {
+        await service.stop();
+        rmSync(databasePath, { force: true });
+        rmSync(`${databasePath}-wal`, { force: true });
+        rmSync(`${databasePath}-shm`, { force: true });
+      }
+    }
+
+    let scale: ScaleRow[] | undefined;
+    if (settings.scale) {
+      scale = [];
+      for (const users of settings.scaleSizes) {
+        const sized = await seededDatabase(users, log);
+        const databasePath = copyDatabase(sized, workDir, `scale-${users}`);
+        const databaseBytes = statSync(databasePath).size;
+        log(`scale: ${users} users (${(databaseBytes / 1e6).toFixed(0)} MB)`);
+        const service = await startService({ databasePath, workers: 1, publicUrl: PUBLIC_URL });
+        try {
+          log(`  ready in ${Math.round(service.startupMs)} ms`);
+          const measurement = await warmAndMeasure(service.port, BEARER_GET, sized, `scale ${users} users: GET user, Bearer`);
+          scale.push({ users, databaseBytes, startupMs: service.startupMs, measurement });
+        } finally {
+          await service.stop();
+          for (const suffix of ['', '-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true });
+        }
+      }
+    }
+
+    const report: Report = {
+      date,
+      settings: { users: settings.users, connections: settings.connections, durationS: settings.durationS, warmupS: settings.warmupS },
+      dataset: { users: seeded.users, addresses: seeded.addresses, tokens: seeded.tokens, bytes: seeded.bytes, seededInMs: seeded.seededInMs, cached: seeded.fromCache },
+      ceiling: ceiling!,
+      ceilingBytes,
+      runs,
+      scale,
+      warnings,
+    };
+    const out = [resultsTable(report), '', processTable(report), '', goalsTable(report)];
+    if (scale && scale.length > 0) out.push('', scaleSection(report, scale));
+    process.stdout.write(`\n${out.join('\n')}\n\n`);
+    if (warnings.length > 0) process.stdout.write(`${warnings.length} warning(s):\n${warnings.map((w) => `- ${w}`).join('\n')}\n\n`);
+    if (settings.writeDocs) {
+      mkdirSync(join(REPO, 'docs'), { recursive: true });
+      writeFileSync(DOCS, markdown(report, readPrevious(DOCS)));
+      log(`wrote ${DOCS}`);
+    }
+  } finally {
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`bench: ${signal}: stopping the processes it started`);
+    void stopAll().finally(() => {
+      rmSync(workDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
+await main().catch(async (error: unknown) => {
+  await stopAll();
+  log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});
