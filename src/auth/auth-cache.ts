@@ -7,7 +7,7 @@
 // made anywhere — another instance, the CLI — is seen within that time even with no message at
 // all; changes announced through `invalidateUser`/`invalidateToken` (locally, or over Redis from
 // other processes) are seen at once. Failures are never cached.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { TokenWithOwner } from '../tokens/tokens.repository.ts';
 import type { User } from '../users/users.repository.ts';
 import type { Principal } from './authenticate.ts';
@@ -29,7 +29,8 @@ export type AuthCache = {
 };
 
 export function createAuthCache(options: { ttlMs?: number; now?: () => number } = {}): AuthCache {
-  const secret = randomBytes(32);
+  // A KeyObject made once: createHmac would otherwise import the raw key on every call.
+  const secret = createSecretKey(randomBytes(32));
   const ttlMs = options.ttlMs ?? AUTH_CACHE_TTL_MS;
   const now = options.now ?? Date.now;
   const passwords = createTtlCache<string, Principal>({ maxEntries: 10_000, ttlMs, now });

@@ -2,9 +2,31 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type { Store } from './connect.ts';
 import type { Db } from './database.ts';
+
+// Kysely's SQLite driver prepares every query anew; preparing is a large share of a simple
+// request's CPU (see docs/BENCHMARKS.md). The application's queries are a small, fixed set of
+// SQL texts, so their prepared statements are kept and reused. Bounded, for SQL built with a
+// varying number of parameters.
+const STATEMENT_CACHE_SIZE = 500;
+
+function withStatementCache(database: Sqlite.Database): SqliteDatabase {
+  const statements = new Map<string, Sqlite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        statement = database.prepare(sqlText);
+        statements.set(sqlText, statement);
+        if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
+      }
+      return statement;
+    },
+  };
+}
 
 export function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -13,7 +35,7 @@ export function openSqlite(path: string): Store {
   database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   let inUse = 0;
 
   return {
