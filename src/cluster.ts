@@ -6,13 +6,13 @@ import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { openStore } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { serve } from './main.ts';
 
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS_IN_WINDOW = 5;
 
 export async function run(config: Config): Promise<void> {
-  if (config.workers <= 1 || !cluster.isPrimary) return serve(config);
+  // The server's modules load only where they serve: the primary stays small.
+  if (config.workers <= 1 || !cluster.isPrimary) return (await import('./main.ts')).serve(config);
 
   const log = pino({ level: config.logLevel, name: 'primary' });
   const store = openStore(config.database);
