@@ -22,7 +22,10 @@ import { openApiOptions } from './openapi/document.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { registerHealthRoutes, type Lifecycle } from './ops/health.routes.ts';
 import { registerEmailRoutes } from './emails/emails.routes.ts';
-import { EmailSchema } from './emails/emails.schema.ts';
+import { AcceptedSchema, EmailSchema } from './emails/emails.schema.ts';
+import { registerVerificationPages } from './emails/verification.pages.ts';
+import { createVerificationThrottle } from './emails/verification-throttle.ts';
+import { createMailer } from './mail/mailer.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
 import { UserSchema } from './users/users.schema.ts';
 
@@ -38,6 +41,8 @@ export type AppOptions = {
   redis?: Redis | undefined;
   /** Tests pass their own, to call services with the same caches as the app. */
   authCache?: AuthCache;
+  /** Waits between attempts to send a mail (tests make them short); see src/mail/mailer.ts. */
+  mailRetryDelaysMs?: readonly number[];
 };
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -80,6 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
   app.addSchema(EmailSchema);
+  app.addSchema(AcceptedSchema);
   registerMethodNotAllowed(app);
   await app.register(swagger, openApiOptions(config));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
@@ -95,6 +101,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyPrefix: config.redisPrefix,
   });
   registerAccessControl(app, deps, metrics, throttle);
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    log: app.log,
+    metrics,
+    ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
+  });
+  // Messages still being sent or retried finish before the app has closed.
+  app.addHook('onClose', () => mailer.close());
+  const verificationThrottle = createVerificationThrottle({ redis: options.redis, keyPrefix: config.redisPrefix });
   if (options.redis) {
     // Changes announced by other processes (instances, the CLI) empty our caches at once.
     const subscriber = options.redis.duplicate();
@@ -125,7 +141,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerUserRoutes(app, deps);
-  registerEmailRoutes(app, deps);
+  registerEmailRoutes(app, { ...deps, mailer, verificationThrottle });
+  registerVerificationPages(app, deps);
 
   registerHealthRoutes(app, store, metrics, lifecycle);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       hashConcurrency: 4,
       hashQueue: 100,
       workers: 1,
+      smtpUrl: undefined,
+      mailFrom: 'accounts@localhost',
     });
   });
 
@@ -46,6 +48,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
     expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('reads the mail settings, never echoing the SMTP password', () => {
+    const config = loadConfig({ SMTP_URL: 'smtps://mailer:s3cret@mail.example.com:465', MAIL_FROM: 'Accounts <no-reply@example.com>' });
+    expect(config).toMatchObject({ smtpUrl: 'smtps://mailer:s3cret@mail.example.com:465', mailFrom: 'Accounts <no-reply@example.com>' });
+    expect(loadConfig({ SMTP_URL: 'smtp://127.0.0.1:2525' }).smtpUrl).toBe('smtp://127.0.0.1:2525');
+    expect(() => loadConfig({ SMTP_URL: 'http://mailer:s3cret@mail.example.com' })).toThrow(/SMTP_URL/);
+    try {
+      loadConfig({ SMTP_URL: 'imap://mailer:s3cret@mail.example.com' });
+    } catch (error) {
+      expect((error as ConfigError).problems.join('\n')).not.toContain('s3cret');
+    }
+    expect(() => loadConfig({ MAIL_FROM: 'nobody' })).toThrow(/MAIL_FROM/);
+    expect(() => loadConfig({ MAIL_FROM: 'a@b.example\nBcc: x@y.example' })).toThrow(/MAIL_FROM/);
   });
 
   it('reports every bad value at once, one line each, without echoing database credentials', () => {

@@ -44,6 +44,10 @@ export type Config = Readonly<{
   hashQueue: number;
   /** Processes serving one port (node:cluster). */
   workers: number;
+  /** smtp:// or smtps:// URL of the mail relay, credentials included; undefined: mail goes to the log. Never logged. */
+  smtpUrl: string | undefined;
+  /** The From of every mail: an address, or `Name <address>`. */
+  mailFrom: string;
 }>;
 
 export class ConfigError extends Error {
@@ -71,6 +75,7 @@ export const DEFAULTS = {
   hashQueue: 100,
   poolSize: 10,
   statementTimeoutMs: 10_000,
+  mailFrom: 'accounts@localhost',
 };
 
 type Env = Record<string, string | undefined>;
@@ -121,6 +126,14 @@ export function loadConfig(env: Env = process.env): Config {
   const workers = parseInteger(value('WORKERS'), defaultWorkers, 1, 256, 'WORKERS', problems);
   const loginIpMaxFailuresPerMinute = parseInteger(value('LOGIN_IP_MAX_FAILURES'), DEFAULTS.loginIpMaxFailuresPerMinute, 1, 1_000_000, 'LOGIN_IP_MAX_FAILURES', problems);
 
+  const smtpUrl = value('SMTP_URL');
+  // Only the scheme is ever echoed: the URL carries the relay's password.
+  if (smtpUrl !== undefined && (!URL.canParse(smtpUrl) || !['smtp:', 'smtps:'].includes(new URL(smtpUrl).protocol) || new URL(smtpUrl).hostname === '')) {
+    problems.push('SMTP_URL: must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@mail.example.com');
+  }
+  const mailFrom = value('MAIL_FROM') ?? DEFAULTS.mailFrom;
+  if (!isMailFrom(mailFrom)) problems.push(`MAIL_FROM: not an address or "Name <address>": "${mailFrom}"`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     host,
@@ -140,7 +153,17 @@ export function loadConfig(env: Env = process.env): Config {
     hashConcurrency,
     hashQueue,
     workers,
+    smtpUrl,
+    mailFrom,
   });
+}
+
+/** `local@domain` or `Display Name <local@domain>`; no line breaks (header injection). */
+function isMailFrom(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+  if (/[\u0000-\u001f\u007f]/.test(value)) return false;
+  const address = /<([^<>]+)>$/.exec(value)?.[1] ?? value;
+  return /^[^\s@<>"]+@[^\s@<>"]+$/.test(address);
 }
 
 function isProxySpec(entry: string): boolean {

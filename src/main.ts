@@ -67,5 +67,9 @@ export async function serve(config: Config): Promise<void> {
   // reaches a worker both from the terminal and from the primary.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  running.log.info({ publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory' }, 'accounts service ready');
+  if (!config.smtpUrl) running.log.warn('SMTP_URL is not set: mail is not sent but written to the log (its body, which holds secret links, only at LOG_LEVEL=debug)');
+  running.log.info(
+    { publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory', mail: config.smtpUrl ? 'smtp' : 'log' },
+    'accounts service ready',
+  );
 }

@@ -66,6 +66,18 @@ export type AuditEventRow = {
   detail: string | null;
 };
 
+/** A verification link sent for an address (src/emails/verification.*). */
+export type EmailVerificationRow = {
+  id: Generated<number>;
+  email_id: number;
+  /** Hex SHA-256 of the link's token; the token itself is never stored. */
+  token_digest: string;
+  created_at: string;
+  expires_at: string;
+  /** Set once, when the link verified the address. */
+  used_at: string | null;
+};
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -73,6 +85,7 @@ export type Tables = {
   emails: EmailRow;
   access_tokens: AccessTokenRow;
   audit_events: AuditEventRow;
+  email_verifications: EmailVerificationRow;
   schema_migrations: SchemaMigrationRow;
 };
 

@@ -1,15 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import { accountOf } from '../http/access.ts';
-import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
-import { EmailBody } from './emails.schema.ts';
+import { Type } from '@sinclair/typebox';
+import { BODY_CONTENT_TYPES, ErrorSchema, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
+import { AcceptedSchema, EmailBody } from './emails.schema.ts';
 import { addEmail, deleteEmail, listUserEmails } from './emails.service.ts';
+import { makeEmailPrimary, requestVerification, type VerificationDeps } from './verification.service.ts';
 
 const emailRef = { $ref: 'Email#' };
 const path = '/api/v1.1/users/:username/emails/';
 
-export function registerEmailRoutes(app: FastifyInstance, deps: Deps): void {
+export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps): void {
   app.get(
     path,
     {
@@ -68,5 +69,54 @@ export function registerEmailRoutes(app: FastifyInstance, deps: Deps): void {
       // The seed page and the spec show `Content-Length: 0` on this 204; Fastify would omit it.
       return reply.code(204).header('content-length', '0').send();
     },
+  );
+
+  app.post(
+    `${path}verification/`,
+    {
+      config: { scope: 'email_write' },
+      schema: {
+        summary: 'Send a verification link to an email address of a user',
+        description:
+          'Mails the address a link to a confirmation page (PUBLIC_URL/account/verify-email?token=…); confirming that page verifies the address. ' +
+          'The link works once and expires after 24 hours. The mail is sent after the answer, in the background. ' +
+          'An address the user does not have, or one already verified, is a 400 naming `email`. At most 5 mails per address per hour (429 with Retry-After).',
+        tags: ['emails'],
+        security: securityFor('email_write'),
+        consumes: BODY_CONTENT_TYPES,
+        params: UsernameParams,
+        body: EmailBody,
+        response: {
+          202: { description: 'The mail is on its way.', ...Type.Ref(AcceptedSchema) },
+          ...accountErrorResponses,
+          ...bodyErrorResponses,
+          429: { description: 'Too many failed authentications, or already 5 verification mails to this address in the last hour; see Retry-After.', ...Type.Ref(ErrorSchema) },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { email } = await requestVerification(deps, accountOf(request).id, (request.body as { email: string }).email);
+      return reply.code(202).send({ detail: `A verification link is on its way to ${email}.` });
+    },
+  );
+
+  app.post(
+    `${path}primary/`,
+    {
+      config: { scope: 'email_write' },
+      schema: {
+        summary: 'Make a verified email address the primary address of a user',
+        description:
+          'Only a verified address can become primary (400 otherwise); an address the user does not have is a 404 (code email_not_found). ' +
+          'The old primary stays, as a secondary address. Making the primary address primary again changes nothing.',
+        tags: ['emails'],
+        security: securityFor('email_write'),
+        consumes: BODY_CONTENT_TYPES,
+        params: UsernameParams,
+        body: EmailBody,
+        response: { 200: { description: 'The addresses, primary first.', type: 'array', items: emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
+      },
+    },
+    async (request) => makeEmailPrimary(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request)),
   );
 }

@@ -13,3 +13,8 @@ export const EmailBody = Type.Object(
   { email: Type.String({ maxLength: 320, description: 'An email address (at most 254 octets once its domain is in ASCII form).' }) },
   { additionalProperties: false },
 );
+
+export const AcceptedSchema = Type.Object(
+  { detail: Type.String({ examples: ['A verification link is on its way to jane.doe@example.com.'] }) },
+  { $id: 'Accepted', title: 'Accepted', additionalProperties: false },
+);

@@ -9,6 +9,8 @@ export type Metrics = {
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
   authFailures: Counter<'reason'>;
+  mailSent: Counter;
+  mailSendFailures: Counter;
 };
 
 export function createMetrics(store: Store): Metrics {
@@ -33,6 +35,16 @@ export function createMetrics(store: Store): Metrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const mailSent = new Counter({
+    name: 'accounts_mail_sent_total',
+    help: 'Mail messages handed to the SMTP relay (or, without SMTP_URL, written to the log).',
+    registers: [registry],
+  });
+  const mailSendFailures = new Counter({
+    name: 'accounts_mail_send_failures_total',
+    help: 'Mail messages given up on after every attempt failed (see the log for why).',
+    registers: [registry],
+  });
   new Gauge({
     name: 'accounts_db_pool_connections',
     help: 'Database connections, by state: in_use, idle, and requests waiting for one.',
@@ -45,5 +57,5 @@ export function createMetrics(store: Store): Metrics {
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
-  return { registry, httpRequests, httpDuration, authFailures };
+  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures };
 }

@@ -20,6 +20,9 @@ const SPEC: Record<string, { scope: string; statuses: number[] }> = {
   'get /api/v1.1/users/{username}/emails/': { scope: 'email_read', statuses: [200, 401, 403, 404, 405, 429, 503] },
   'post /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [201, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
   'delete /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [204, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
+  // Issue 7: 429 is also the per-address limit on verification mails.
+  'post /api/v1.1/users/{username}/emails/verification/': { scope: 'email_write', statuses: [202, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
+  'post /api/v1.1/users/{username}/emails/primary/': { scope: 'email_write', statuses: [200, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
 };
 
 beforeAll(async () => {
@@ -69,6 +72,8 @@ describe('the OpenAPI document', () => {
     expect(ops['patch /api/v1.1/users/{username}/']!.requestBody!.required).toBe(false);
     expect(ops['post /api/v1.1/users/{username}/emails/']!.requestBody!.required).toBe(true);
     expect(ops['delete /api/v1.1/users/{username}/emails/']!.requestBody!.required).toBe(true);
+    expect(ops['post /api/v1.1/users/{username}/emails/verification/']!.requestBody!.required).toBe(true);
+    expect(ops['post /api/v1.1/users/{username}/emails/primary/']!.requestBody!.required).toBe(true);
   });
 
   it('names each operation’s scope and every status code the spec gives it', () => {
@@ -105,11 +110,17 @@ describe('real responses match the documented schemas', () => {
     await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
     await check('GET', '/api/v1.1/users/docuser/emails/', 'get /api/v1.1/users/{username}/emails/');
     await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', { email: 'doc3@example.com' });
+    const accepted = await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', { email: 'doc3@example.com' });
+    expect(accepted.statusCode).toBe(202);
+    await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', { email: 'docuser@example.com' });
   });
 
   it('for errors', async () => {
     expect((await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', { bogus: 1 })).statusCode).toBe(400);
     expect((await check('GET', '/api/v1.1/users/nobodyhere/', 'get /api/v1.1/users/{username}/')).statusCode).toBe(404);
     expect((await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'nope@example.com' })).statusCode).toBe(404);
+    expect((await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', { email: 'nope@example.com' })).statusCode).toBe(400);
+    expect((await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', { email: 'nope@example.com' })).statusCode).toBe(404);
   });
 });

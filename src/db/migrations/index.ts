@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import * as initial from './2026-11-23-01-initial.ts';
 import * as auditEvents from './2026-11-23-02-audit-events.ts';
+import * as emailVerifications from './2026-11-23-03-email-verifications.ts';
 
 export type Migration = {
   name: string;
@@ -9,4 +10,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications];

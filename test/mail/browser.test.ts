@@ -1,0 +1,66 @@
+// Issue 7, "Done when": a real SMTP peer receives the verification mail, headless Chromium (Debian's
+// /usr/bin/chromium through playwright-core) opens its link and presses Confirm; the address is
+// then verified and can become primary.
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { basic, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
+import { freePort } from '../support/processes.ts';
+import { linkIn, startSmtpPeer, type SmtpPeer } from '../support/smtp.ts';
+
+let smtp: SmtpPeer;
+let t: TestApp;
+let browser: Browser;
+let origin: string;
+
+beforeAll(async () => {
+  smtp = await startSmtpPeer();
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  t = await buildTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: origin } });
+  await t.app.listen({ host: '127.0.0.1', port });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await smtp?.close();
+});
+
+it('opens the emailed link in Chromium, confirms, and the address is verified and can become primary', async () => {
+  const user = await makeUser(t.deps, { username: 'browseruser', email: 'browser.user@example.com' });
+  const headers = { authorization: basic('browseruser', user.password), 'content-type': 'application/json' };
+  const api = `${origin}/api/v1.1/users/browseruser/emails/`;
+  expect((await fetch(api, { method: 'POST', headers, body: JSON.stringify({ email: 'Second.Address@example.com' }) })).status).toBe(201);
+  expect((await fetch(`${api}verification/`, { method: 'POST', headers, body: JSON.stringify({ email: 'second.address@example.com' }) })).status).toBe(202);
+  const link = linkIn(await smtp.waitFor((m) => m.to.includes('Second.Address@example.com')));
+  expect(link.startsWith(`${origin}/account/verify-email?token=`)).toBe(true);
+
+  const page = await browser.newPage();
+  const csp: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) csp.push(message.text());
+  });
+  const opened = await page.goto(link);
+  expect(opened?.status()).toBe(200);
+  expect(await page.title()).toBe('Confirm your email address');
+  await expect.poll(() => page.locator('main').innerText()).toContain('Second.Address@example.com');
+  const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Confirm' }).click()]);
+  expect(answer?.status()).toBe(200);
+  expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Email address verified');
+  expect(csp, 'the page breaks its own Content-Security-Policy').toEqual([]);
+
+  const listed = (await (await fetch(api, { headers })).json()) as Array<{ email: string; verified: boolean }>;
+  expect(listed.find((e) => e.email === 'Second.Address@example.com')?.verified).toBe(true);
+  const promoted = await fetch(`${api}primary/`, { method: 'POST', headers, body: JSON.stringify({ email: 'Second.Address@example.com' }) });
+  expect(promoted.status).toBe(200);
+  expect(((await promoted.json()) as Array<{ email: string; primary: boolean }>)[0]).toEqual({ email: 'Second.Address@example.com', verified: true, primary: true });
+
+  // Going back and confirming again: the link is used up.
+  await page.goto(link);
+  expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('This link has already been used');
+  await page.close();
+});
