@@ -29,7 +29,8 @@ async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, even
   await recordAuditEvent(deps, { ...context, event, userId, username: user.username, detail: { email } }, trx);
 }
 
-function requireAddress(input: unknown): ParsedEmail {
+/** The `email` field of a request body: present, non-empty and a valid address, or a 400. */
+export function requireAddress(input: unknown): ParsedEmail {
   if (typeof input !== 'string' || input.trim() === '') {
     throw new ApiError('invalid', { fieldErrors: { email: ['This field is required.'] } });
   }

@@ -13,9 +13,8 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { constraintViolation } from '../db/connect.ts';
-import { parseEmail } from './email-address.ts';
 import { findEmailByKey, listEmails } from './emails.repository.ts';
-import { presentEmail, type EmailRepresentation } from './emails.service.ts';
+import { presentEmail, requireAddress, type EmailRepresentation } from './emails.service.ts';
 import type { VerificationThrottle } from './verification-throttle.ts';
 import {
   claimVerification,
@@ -33,13 +32,6 @@ export type VerificationDeps = Deps & { mailer: Mailer; verificationThrottle: Ve
 
 function digestOf(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-function requireAddress(input: unknown) {
-  if (typeof input !== 'string' || input.trim() === '') throw new ApiError('invalid', { fieldErrors: { email: ['This field is required.'] } });
-  const parsed = parseEmail(input.trim());
-  if ('error' in parsed) throw new ApiError('invalid', { fieldErrors: { email: [parsed.error] } });
-  return parsed;
 }
 
 export function verificationLink(publicUrl: string, token: string): string {
