@@ -24,6 +24,7 @@ import { registerHealthRoutes, type Lifecycle } from './ops/health.routes.ts';
 import { registerEmailRoutes } from './emails/emails.routes.ts';
 import { AcceptedSchema, EmailSchema } from './emails/emails.schema.ts';
 import { registerVerificationPages } from './emails/verification.pages.ts';
+import { registerAccountPages } from './account/account.routes.ts';
 import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
@@ -143,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, { ...deps, mailer, verificationThrottle });
   registerVerificationPages(app, deps);
+  registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle);
 
   registerHealthRoutes(app, store, metrics, lifecycle);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       workers: 1,
       smtpUrl: undefined,
       mailFrom: 'accounts@localhost',
+      sessionIdleMinutes: 30,
+      sessionMaxMinutes: 720,
     });
   });
 
@@ -76,6 +78,11 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(5);
     expect(problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'BODY_LIMIT', 'DATABASE_URL', 'LOG_LEVEL', 'PUBLIC_URL']);
     expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('reads the session timeouts of the account page', () => {
+    expect(loadConfig({ SESSION_IDLE_MINUTES: '5', SESSION_MAX_MINUTES: '60' })).toMatchObject({ sessionIdleMinutes: 5, sessionMaxMinutes: 60 });
+    expect(() => loadConfig({ SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES/);
   });
 
   it.each([['PORT', '65536'], ['PORT', '1.5'], ['DATABASE_URL', 'sqlite:'], ['PUBLIC_URL', 'not a url'], ['PUBLIC_URL', 'https://x.example/?q=1'], ['PUBLIC_URL', 'https://u:p@x.example']])(

@@ -48,6 +48,10 @@ export type Config = Readonly<{
   smtpUrl: string | undefined;
   /** The From of every mail: an address, or `Name <address>`. */
   mailFrom: string;
+  /** A session of the account page ends after this long without a request, in minutes. */
+  sessionIdleMinutes: number;
+  /** …and this long after login, however active, in minutes. */
+  sessionMaxMinutes: number;
 }>;
 
 export class ConfigError extends Error {
@@ -76,6 +80,8 @@ export const DEFAULTS = {
   poolSize: 10,
   statementTimeoutMs: 10_000,
   mailFrom: 'accounts@localhost',
+  sessionIdleMinutes: 30,
+  sessionMaxMinutes: 12 * 60,
 };
 
 type Env = Record<string, string | undefined>;
@@ -134,6 +140,9 @@ export function loadConfig(env: Env = process.env): Config {
   const mailFrom = value('MAIL_FROM') ?? DEFAULTS.mailFrom;
   if (!isMailFrom(mailFrom)) problems.push(`MAIL_FROM: not an address or "Name <address>": "${mailFrom}"`);
 
+  const sessionIdleMinutes = parseInteger(value('SESSION_IDLE_MINUTES'), DEFAULTS.sessionIdleMinutes, 1, 24 * 60, 'SESSION_IDLE_MINUTES', problems);
+  const sessionMaxMinutes = parseInteger(value('SESSION_MAX_MINUTES'), DEFAULTS.sessionMaxMinutes, 1, 30 * 24 * 60, 'SESSION_MAX_MINUTES', problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     host,
@@ -155,6 +164,8 @@ export function loadConfig(env: Env = process.env): Config {
     workers,
     smtpUrl,
     mailFrom,
+    sessionIdleMinutes,
+    sessionMaxMinutes,
   });
 }
 

@@ -78,6 +78,19 @@ export type EmailVerificationRow = {
   used_at: string | null;
 };
 
+/** A browser session of the account settings page (src/account/). */
+export type SessionRow = {
+  id: Generated<number>;
+  user_id: number;
+  /** Hex SHA-256 of the session id in the cookie; the id itself is never stored. */
+  session_digest: string;
+  created_at: string;
+  /** Moved forward as the session is used; the idle timeout counts from it. */
+  last_seen_at: string;
+  /** The absolute timeout: the session ends then, however active. */
+  expires_at: string;
+};
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -86,6 +99,7 @@ export type Tables = {
   access_tokens: AccessTokenRow;
   audit_events: AuditEventRow;
   email_verifications: EmailVerificationRow;
+  sessions: SessionRow;
   schema_migrations: SchemaMigrationRow;
 };
 

@@ -2,9 +2,9 @@
 // button; POST (the button) verifies. Mail scanners that follow links therefore verify nothing.
 // Server-rendered, no JavaScript. The token is in the URL, so the page is never cached, sends no
 // Referer, and may load nothing but its own inline style (whose hash the CSP names).
-import { createHash } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toApiError } from '../http/error-handler.ts';
+import { escapeHtml, pageCsp, sendPage } from '../http/pages.ts';
 import type { Deps } from '../deps.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import { VERIFY_PAGE_PATH, confirmVerificationLink, inspectVerificationLink, type LinkState } from './verification.service.ts';
@@ -21,13 +21,7 @@ button:focus-visible { outline: 3px solid color-mix(in srgb, var(--accent) 50%, 
 .note { font-size: 0.9rem; opacity: 0.8; }
 `;
 
-const STYLE_HASH = createHash('sha256').update(STYLE, 'utf8').digest('base64');
-
-export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export const PAGE_CSP = pageCsp(STYLE);
 
 function page(title: string, body: string): string {
   return `<!doctype html>
@@ -76,13 +70,7 @@ const PROBLEMS: Record<Exclude<LinkState['state'], 'valid'>, { status: number; t
 };
 
 function send(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('content-security-policy', PAGE_CSP)
-    .header('referrer-policy', 'no-referrer')
-    .send(html);
+  return sendPage(reply, status, html, { csp: PAGE_CSP, referrerPolicy: 'no-referrer' });
 }
 
 function sendProblem(reply: FastifyReply, state: Exclude<LinkState['state'], 'valid'>): FastifyReply {

@@ -1,0 +1,260 @@
+// The account settings page at /account/ (issue 7, items 4–6). Every form posts to its own path,
+// is checked for the session's CSRF token, calls one existing service, then redirects back
+// (Post/Redirect/Get). A form with errors is shown again at once (400) with each message beside
+// its field. A new token is stored nowhere but its digest: it travels to the next GET in a
+// one-minute HttpOnly cookie, which that GET shows once and clears.
+import { randomBytes } from 'node:crypto';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.ts';
+import { toApiError } from '../http/error-handler.ts';
+import { sendPage } from '../http/pages.ts';
+import { selfContext } from '../audit/audit-events.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.ts';
+import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
+import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
+import { SCOPES } from '../tokens/scopes.ts';
+import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
+import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
+import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
+import { checkPassword, loginWithPassword } from './login.ts';
+import { endOtherSessions, endSession, resumeSession, sameSecret, type ActiveSession } from './sessions.service.ts';
+
+const SESSION_COOKIE = 'account_session';
+const LOGIN_CSRF_COOKIE = 'account_login_csrf';
+const NEW_TOKEN_COOKIE = 'account_new_token';
+
+type Form = Record<string, string>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    accountSession: ActiveSession | null;
+  }
+}
+
+function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function formOf(request: FastifyRequest): Form {
+  const body = request.body;
+  if (!body || typeof body !== 'object') return Object.create(null) as Form;
+  const form = Object.create(null) as Form;
+  for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value;
+  return form;
+}
+
+function send(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return sendPage(reply, status, html, { csp: ACCOUNT_CSP, referrerPolicy: 'same-origin' });
+}
+
+function redirect(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+}
+
+function answerPageError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, basePath: string): FastifyReply {
+  const known = toApiError(error);
+  if (known && known.status < 500) return send(reply, known.status, messagePage('Something is wrong with this request', known.detail, { href: `${basePath}/`, label: 'Back to your account' }));
+  request.log.error({ err: error }, 'unexpected error');
+  return send(reply, 500, messagePage('Something went wrong', 'Your request could not be handled just now. Try again in a moment.', { href: `${basePath}/`, label: 'Back to your account' }));
+}
+
+/** The messages of a service's 400 for the form's fields; anything else is not the user's to fix here. */
+function fieldErrorsOf(error: unknown, field: string): FormErrors['errors'] {
+  if (!(error instanceof ApiError) || error.status >= 500 || error.status === 401) throw error;
+  if (error.code === 'too_many_requests') {
+    const minutes = Math.max(1, Math.ceil(Number(error.headers['retry-after'] ?? 60) / 60));
+    return { [field]: [`Too many verification mails for this address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`] };
+  }
+  return error.fieldErrors ? { ...error.fieldErrors } : { [field]: [error.detail] };
+}
+
+export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, throttle: LoginThrottle): void {
+  const basePath = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account`;
+  const secure = deps.config.publicUrl.startsWith('https:') ? '; Secure' : '';
+  const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
+    `${name}=${value}; Path=${basePath}; HttpOnly; SameSite=Lax${secure}${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}`;
+  const options = { schema: { hide: true }, errorHandler: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => answerPageError(error, request, reply, basePath) };
+
+  app.decorateRequest('accountSession', null);
+
+  // The pages that need a session: no session → the login page; a POST without the session's
+  // CSRF token → 403.
+  const requireSession = async (request: FastifyRequest, reply: FastifyReply) => {
+    const session = await resumeSession(deps, readCookie(request, SESSION_COOKIE));
+    if (!session) {
+      if (request.method === 'GET' || request.method === 'HEAD') return redirect(reply, `${basePath}/login`);
+      return send(reply, 401, messagePage('Your session has ended', 'Log in again to continue.', { href: `${basePath}/login`, label: 'Log in' }));
+    }
+    if (request.method === 'POST' && !sameSecret(formOf(request).csrf_token, session.csrfToken)) return forbidden(reply);
+    request.accountSession = session;
+  };
+  const forbidden = (reply: FastifyReply) =>
+    send(reply, 403, messagePage('This form has expired', 'The form was not sent from this page, or it is too old. Go back, reload the page and try again.', { href: `${basePath}/`, label: 'Back to your account' }));
+  const guarded = { ...options, preHandler: requireSession };
+  const sessionOf = (request: FastifyRequest): ActiveSession => request.accountSession!;
+
+  const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
+    const session = sessionOf(request);
+    const [user, emails, tokens] = await Promise.all([getUser(deps, session.userId), listUserEmails(deps, session.userId), listTokens(deps, session.username)]);
+    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, user, emails, tokens, ...extra }));
+  };
+
+  const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
+    const csrfToken = randomBytes(24).toString('base64url');
+    reply.header('set-cookie', cookie(LOGIN_CSRF_COOKIE, csrfToken));
+    return send(reply, status, loginPage({ base: basePath, csrfToken, ...view }));
+  };
+
+  app.get('/account/login', options, async (request, reply) => {
+    if (await resumeSession(deps, readCookie(request, SESSION_COOKIE))) return redirect(reply, `${basePath}/`);
+    return showLogin(reply, 200, {});
+  });
+
+  app.post('/account/login', options, async (request, reply) => {
+    const form = formOf(request);
+    // Double submit: the hidden field must match the cookie set with the form (login CSRF).
+    const expected = readCookie(request, LOGIN_CSRF_COOKIE);
+    if (!expected || !sameSecret(form.csrf_token, expected)) return forbidden(reply);
+    const username = (form.username ?? '').trim();
+    const password = form.password ?? '';
+    if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
+    const result = await loginWithPassword(deps, throttle, username, password, request.ip);
+    if (!result.ok && result.reason === 'throttled') {
+      reply.header('retry-after', String(result.retryAfterSeconds));
+      return showLogin(reply, 429, { username, error: `Too many failed attempts. Wait ${result.retryAfterSeconds} second${result.retryAfterSeconds === 1 ? '' : 's'}, then try again.` });
+    }
+    if (!result.ok) return showLogin(reply, 401, { username, error: 'The username or password is not right.' });
+    reply.header('set-cookie', [cookie(SESSION_COOKIE, result.sessionId), cookie(LOGIN_CSRF_COOKIE, '', 0)]);
+    return redirect(reply, `${basePath}/`);
+  });
+
+  app.post('/account/logout', guarded, async (request, reply) => {
+    await endSession(deps, sessionOf(request).id);
+    reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0));
+    return redirect(reply, `${basePath}/login`);
+  });
+
+  /** The token created just before this GET, if its cookie is here and names one of this user's tokens; cleared either way. */
+  const takeNewToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    const value = readCookie(request, NEW_TOKEN_COOKIE);
+    if (value === undefined) return undefined;
+    reply.header('set-cookie', cookie(NEW_TOKEN_COOKIE, '', 0));
+    const [id, token] = value.split('.');
+    if (!token || !isWellFormedToken(token)) return undefined;
+    const summary = (await listTokens(deps, sessionOf(request).username)).find((t) => String(t.id) === id && t.hint === `${tokenHint(token)}…`);
+    return summary && summary.status === 'active' ? { token, name: summary.name } : undefined;
+  };
+
+  app.get('/account/', guarded, async (request, reply) => {
+    // /account and /account/ reach the same route; the relative links need the slash.
+    if (request.url.split('?')[0]!.endsWith('/account')) return redirect(reply, `${basePath}/`);
+    const done = (request.query as Record<string, unknown>).done;
+    const newToken = await takeNewToken(request, reply);
+    return renderSettings(request, reply, 200, { notice: typeof done === 'string' ? NOTICES[done] : undefined, ...(newToken ? { newToken } : {}) });
+  });
+
+  /** A form's handler: success → back to the page with a notice; a 400 → the page again with the messages. */
+  const handle = (path: string, formName: string, field: string, run: (request: FastifyRequest, form: Form) => Promise<string>) => {
+    app.post(path, guarded, async (request, reply) => {
+      const form = formOf(request);
+      try {
+        return redirect(reply, `${basePath}/?done=${await run(request, form)}`);
+      } catch (error) {
+        const values = { ...form };
+        delete values.csrf_token;
+        delete values.current_password;
+        delete values.new_password;
+        const state: FormErrors = { form: formName, errors: fieldErrorsOf(error, field), values, ...(form.email !== undefined ? { email: form.email } : {}) };
+        if (formName === 'token_revoke') state.email = form.token_id;
+        // The per-address limit of verification mails: the page says so, and how long to wait.
+        const retryAfter = error instanceof ApiError ? error.headers['retry-after'] : undefined;
+        if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+        return renderSettings(request, reply, error instanceof ApiError ? error.status : 400, { state });
+      }
+    });
+  };
+
+  handle('/account/profile', 'profile', 'full_name', async (request, form) => {
+    const changes: Form = {};
+    for (const name of ['full_name', 'location', 'company', 'profile_url']) if (form[name] !== undefined) changes[name] = form[name];
+    // Empty means "keep the current one": the page cannot show the stored Gravatar address.
+    if (form.gravatar_email) changes.gravatar_email = form.gravatar_email;
+    await updateProfile(deps, sessionOf(request).userId, changes);
+    return 'profile';
+  });
+
+  handle('/account/emails/add', 'email_add', 'email', async (request, form) => {
+    await addEmail(deps, sessionOf(request).userId, form.email, selfContext(request));
+    return 'email_added';
+  });
+  handle('/account/emails/remove', 'email_remove', 'email', async (request, form) => {
+    await deleteEmail(deps, sessionOf(request).userId, form.email, selfContext(request));
+    return 'email_removed';
+  });
+  handle('/account/emails/verify', 'email_verify', 'email', async (request, form) => {
+    await requestVerification(deps, sessionOf(request).userId, form.email);
+    return 'verification_sent';
+  });
+  handle('/account/emails/primary', 'email_primary', 'email', async (request, form) => {
+    await makeEmailPrimary(deps, sessionOf(request).userId, form.email, selfContext(request));
+    return 'primary';
+  });
+
+  app.post('/account/tokens/create', guarded, async (request, reply) => {
+    const form = formOf(request);
+    const scopes = SCOPES.filter((s) => form[`scope_${s}`] !== undefined);
+    const expiry = EXPIRY_CHOICES[form.expires_in ?? 'never'];
+    const values = { ...form };
+    delete values.csrf_token;
+    if (!expiry) return renderSettings(request, reply, 400, { state: { form: 'token_create', errors: { expires_in: ['Choose one of the listed periods.'] }, values } });
+    try {
+      const created = await createToken(
+        deps,
+        { username: sessionOf(request).username, scopes, name: form.name ?? '', ...(expiry.ms === undefined ? {} : { expiresInMs: expiry.ms }) },
+        selfContext(request),
+      );
+      reply.header('set-cookie', cookie(NEW_TOKEN_COOKIE, `${created.summary.id}.${created.token}`, 60));
+      return redirect(reply, `${basePath}/?done=token_created`);
+    } catch (error) {
+      return renderSettings(request, reply, 400, { state: { form: 'token_create', errors: fieldErrorsOf(error, 'name'), values } });
+    }
+  });
+
+  handle('/account/tokens/revoke', 'token_revoke', 'token', async (request, form) => {
+    const session = sessionOf(request);
+    // Only the user's own tokens: revokeToken itself takes any id (it serves the CLI).
+    const own = (await listTokens(deps, session.username)).some((t) => String(t.id) === form.token_id);
+    if (!own) throw new ApiError('not_found', { detail: 'You have no such token.' });
+    await revokeToken(deps, form.token_id!, selfContext(request));
+    return 'token_revoked';
+  });
+
+  handle('/account/password', 'password', 'new_password', async (request, form) => {
+    const session = sessionOf(request);
+    const current = form.current_password ?? '';
+    const next = form.new_password ?? '';
+    if (current === '') throw new ApiError('invalid', { fieldErrors: { current_password: ['Enter your current password.'] } });
+    // Behind the same brute-force limits as the login: a stolen session cannot guess the password.
+    const checked = await checkPassword(deps, throttle, session.username, current, request.ip);
+    if (!checked.ok) {
+      const message = checked.reason === 'throttled' ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.` : 'This is not your current password.';
+      throw new ApiError('invalid', { fieldErrors: { current_password: [message] } });
+    }
+    try {
+      await setPassword(deps, session.username, next, selfContext(request));
+    } catch (error) {
+      if (error instanceof ApiError && error.fieldErrors?.password) throw new ApiError('invalid', { fieldErrors: { new_password: error.fieldErrors.password } });
+      throw error;
+    }
+    // setPassword has told every cache to forget the old credentials; the other sessions end too.
+    await endOtherSessions(deps, session.userId, session.id);
+    return 'password';
+  });
+}

@@ -1,0 +1,72 @@
+// Sessions of the account settings page (issue 7, item 5). The cookie carries 32 random bytes;
+// the database holds only their SHA-256 digest. A session ends after SESSION_IDLE_MINUTES without
+// a request and SESSION_MAX_MINUTES after login, and at once when its user is deactivated (checked
+// on every request). The CSRF token of a session is derived from its id, so it needs no storage
+// and an attacker who cannot read the cookie cannot compute it.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Deps } from '../deps.ts';
+import { formatDate } from '../clock.ts';
+import { deleteExpiredSessions, deleteSessionById, deleteUserSessions, findSessionByDigest, insertSession, touchSession } from './sessions.repository.ts';
+
+export type ActiveSession = { id: number; userId: number; username: string; csrfToken: string };
+
+// last_seen_at is written at most this often, so page views do not all become writes.
+const TOUCH_RESOLUTION_MS = 60_000;
+
+function digestOf(sessionId: string): string {
+  return createHash('sha256').update(sessionId, 'utf8').digest('hex');
+}
+
+export function csrfTokenOf(sessionId: string): string {
+  return createHash('sha256').update(`csrf:${sessionId}`, 'utf8').digest('base64url');
+}
+
+export function sameSecret(a: unknown, b: string): boolean {
+  if (typeof a !== 'string') return false;
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Starts a session for the user; returns the id to put in the cookie. */
+export async function createSession(deps: Deps, userId: number): Promise<string> {
+  const sessionId = randomBytes(32).toString('base64url');
+  const now = deps.clock.nowMs();
+  const nowIso = deps.clock.nowIso();
+  await deps.store.write(async (trx) => {
+    await deleteExpiredSessions(trx, nowIso, formatDate(new Date(now - deps.config.sessionIdleMinutes * 60_000)));
+    await insertSession(trx, {
+      user_id: userId,
+      session_digest: digestOf(sessionId),
+      created_at: nowIso,
+      last_seen_at: nowIso,
+      expires_at: formatDate(new Date(now + deps.config.sessionMaxMinutes * 60_000)),
+    });
+  });
+  return sessionId;
+}
+
+/** The live session a cookie names, or undefined (then the caller asks for a login). */
+export async function resumeSession(deps: Deps, sessionId: string | undefined): Promise<ActiveSession | undefined> {
+  if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return undefined;
+  const row = await findSessionByDigest(deps.store.db, digestOf(sessionId));
+  if (!row) return undefined;
+  const now = deps.clock.nowMs();
+  const idleSince = Date.parse(row.last_seen_at);
+  const expired = Date.parse(row.expires_at) <= now || idleSince + deps.config.sessionIdleMinutes * 60_000 <= now;
+  if (expired || row.is_active !== 1) {
+    await deps.store.write((trx) => deleteSessionById(trx, row.id));
+    return undefined;
+  }
+  if (idleSince + TOUCH_RESOLUTION_MS <= now) await deps.store.write((trx) => touchSession(trx, row.id, deps.clock.nowIso()));
+  return { id: row.id, userId: row.user_id, username: row.username, csrfToken: csrfTokenOf(sessionId) };
+}
+
+export async function endSession(deps: Deps, sessionId: number): Promise<void> {
+  await deps.store.write((trx) => deleteSessionById(trx, sessionId));
+}
+
+/** Ends every session of the user except `keepId` (after a password change). */
+export async function endOtherSessions(deps: Deps, userId: number, keepId?: number): Promise<void> {
+  await deps.store.write((trx) => deleteUserSessions(trx, userId, keepId));
+}

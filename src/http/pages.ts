@@ -1,0 +1,27 @@
+// Shared pieces of the server-rendered pages (the verification link's page, the account page):
+// escaping, and a Content-Security-Policy that allows nothing but the page's own inline style,
+// named by its hash.
+import { createHash } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A CSP that loads nothing, runs no script, and applies only `style` (inline, by its SHA-256). */
+export function pageCsp(style: string): string {
+  const hash = createHash('sha256').update(style, 'utf8').digest('base64');
+  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/** Sends a page that no cache keeps and no frame shows. */
+export function sendPage(reply: FastifyReply, status: number, html: string, options: { csp: string; referrerPolicy: 'no-referrer' | 'same-origin' }): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', options.csp)
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', options.referrerPolicy)
+    .send(html);
+}
