@@ -3,37 +3,28 @@
 // make it primary, create a token (read from the page) and use it, revoke it, change the password,
 // log out. With SCREENSHOTS=1 it saves the pages the README shows to docs/screenshots/.
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { basic, bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
-import { freePort } from '../support/processes.ts';
-import { linkIn, startSmtpPeer, type SmtpPeer } from '../support/smtp.ts';
+import { basic, bearer, makeUser, type TestApp } from '../support/app.ts';
+import { linkIn, type SmtpPeer } from '../support/smtp.ts';
+import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
 
 const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 const screenshots = process.env.SCREENSHOTS === '1';
 
+let scenario: BrowserScenario;
 let smtp: SmtpPeer;
 let t: TestApp;
 let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  smtp = await startSmtpPeer();
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  t = await buildTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: origin } });
-  await t.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  scenario = await startBrowserScenario();
+  ({ smtp, t, browser, origin } = scenario);
   if (screenshots) mkdirSync(SCREENSHOT_DIR, { recursive: true });
 });
 afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-  await smtp?.close();
+  await scenario?.close();
 });
 
 async function shoot(page: Page, name: string): Promise<void> {

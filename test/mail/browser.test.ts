@@ -1,33 +1,24 @@
 // Issue 7, "Done when": a real SMTP peer receives the verification mail, headless Chromium (Debian's
 // /usr/bin/chromium through playwright-core) opens its link and presses Confirm; the address is
 // then verified and can become primary.
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { basic, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
-import { freePort } from '../support/processes.ts';
-import { linkIn, startSmtpPeer, type SmtpPeer } from '../support/smtp.ts';
+import { basic, makeUser, type TestApp } from '../support/app.ts';
+import { linkIn, type SmtpPeer } from '../support/smtp.ts';
+import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
 
+let scenario: BrowserScenario;
 let smtp: SmtpPeer;
 let t: TestApp;
 let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  smtp = await startSmtpPeer();
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  t = await buildTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: origin } });
-  await t.app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  scenario = await startBrowserScenario();
+  ({ smtp, t, browser, origin } = scenario);
 });
 afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-  await smtp?.close();
+  await scenario?.close();
 });
 
 it('opens the emailed link in Chromium, confirms, and the address is verified and can become primary', async () => {

@@ -1,0 +1,31 @@
+// A listening app with a real SMTP peer and Debian's Chromium, for the browser tests. Chromium is
+// launched as this machine's closed network needs (no background connections).
+import { chromium, type Browser } from 'playwright-core';
+import { buildTestApp, type TestApp } from './app.ts';
+import { freePort } from './processes.ts';
+import { startSmtpPeer, type SmtpPeer } from './smtp.ts';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export type BrowserScenario = { smtp: SmtpPeer; t: TestApp; browser: Browser; origin: string; close(): Promise<void> };
+
+export async function startBrowserScenario(): Promise<BrowserScenario> {
+  const smtp = await startSmtpPeer();
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const t = await buildTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: origin } });
+  await t.app.listen({ host: '127.0.0.1', port });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return {
+    smtp,
+    t,
+    browser,
+    origin,
+    async close() {
+      await browser.close();
+      await t.close();
+      await smtp.close();
+    },
+  };
+}
