@@ -28,6 +28,10 @@ import { registerAccountPages } from './account/account.routes.ts';
 import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
+import { createProvider } from './oauth/provider.ts';
+import { loadProviderSecrets } from './oauth/keys.ts';
+import { registerOAuthRoutes } from './oauth/oauth.routes.ts';
+import { registerInteractionRoutes } from './oauth/interaction.routes.ts';
 import { UserSchema } from './users/users.schema.ts';
 
 export type AppOptions = {
@@ -145,6 +149,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerEmailRoutes(app, { ...deps, mailer, verificationThrottle });
   registerVerificationPages(app, deps);
   registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle);
+  const providerSecrets = await loadProviderSecrets(deps);
+  const provider = createProvider(deps, providerSecrets);
+  await registerOAuthRoutes(app, deps, provider);
+  registerInteractionRoutes(app, deps, provider, throttle, providerSecrets.cookieKeys[0]!);
 
   registerHealthRoutes(app, store, metrics, lifecycle);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

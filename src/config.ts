@@ -52,6 +52,12 @@ export type Config = Readonly<{
   sessionIdleMinutes: number;
   /** …and this long after login, however active, in minutes. */
   sessionMaxMinutes: number;
+  /** Lifetime of an OAuth access token, in seconds. */
+  oauthAccessTokenSeconds: number;
+  /** Lifetime of an OAuth refresh token (and of those it rotates into), from the user's consent, in days. */
+  oauthRefreshTokenDays: number;
+  /** Which clients must use PKCE (S256): all of them, or only public ones. */
+  oauthRequirePkce: 'all' | 'public';
 }>;
 
 export class ConfigError extends Error {
@@ -82,6 +88,9 @@ export const DEFAULTS = {
   mailFrom: 'accounts@localhost',
   sessionIdleMinutes: 30,
   sessionMaxMinutes: 12 * 60,
+  oauthAccessTokenSeconds: 3600,
+  oauthRefreshTokenDays: 180,
+  oauthRequirePkce: 'all' as const,
 };
 
 type Env = Record<string, string | undefined>;
@@ -142,6 +151,11 @@ export function loadConfig(env: Env = process.env): Config {
 
   const sessionIdleMinutes = parseInteger(value('SESSION_IDLE_MINUTES'), DEFAULTS.sessionIdleMinutes, 1, 24 * 60, 'SESSION_IDLE_MINUTES', problems);
   const sessionMaxMinutes = parseInteger(value('SESSION_MAX_MINUTES'), DEFAULTS.sessionMaxMinutes, 1, 30 * 24 * 60, 'SESSION_MAX_MINUTES', problems);
+  const oauthAccessTokenSeconds = parseInteger(value('OAUTH_ACCESS_TOKEN_SECONDS'), DEFAULTS.oauthAccessTokenSeconds, 60, 24 * 3600, 'OAUTH_ACCESS_TOKEN_SECONDS', problems);
+  const oauthRefreshTokenDays = parseInteger(value('OAUTH_REFRESH_TOKEN_DAYS'), DEFAULTS.oauthRefreshTokenDays, 1, 3650, 'OAUTH_REFRESH_TOKEN_DAYS', problems);
+  const pkceRaw = (value('OAUTH_REQUIRE_PKCE') ?? DEFAULTS.oauthRequirePkce).toLowerCase();
+  const oauthRequirePkce = pkceRaw === 'public' ? 'public' : 'all';
+  if (pkceRaw !== 'all' && pkceRaw !== 'public') problems.push(`OAUTH_REQUIRE_PKCE: must be all or public (got "${pkceRaw}")`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -165,6 +179,9 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl,
     mailFrom,
     sessionIdleMinutes,
+    oauthAccessTokenSeconds,
+    oauthRefreshTokenDays,
+    oauthRequirePkce,
     sessionMaxMinutes,
   });
 }

@@ -50,6 +50,9 @@ code.token { display: block; font-size: 1.05rem; padding: 0.75rem; border-radius
 
 export const ACCOUNT_CSP = pageCsp(STYLE);
 
+/** The pages' one style sheet, shared by the OAuth login and consent pages (src/oauth/oauth.pages.ts). */
+export const PAGE_STYLE = STYLE;
+
 export type FormErrors = { form: string; errors: FieldErrors; values?: Record<string, string>; email?: string };
 
 function layout(title: string, body: string, who?: { username: string; csrfToken: string; base: string }): string {

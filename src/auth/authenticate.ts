@@ -1,5 +1,5 @@
 // Who is calling: HTTP Basic (RFC 7617) with a password or a token, or Bearer (RFC 6750) with a
-// token. Every failure is the same 401, whatever went wrong (../shared/spec/accounts-api.md).
+// personal access token or an OAuth access token. Every failure is the same 401, whatever went wrong (../shared/spec/accounts-api.md).
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findUserByUsername, replacePasswordHash } from '../users/users.repository.ts';
@@ -9,6 +9,7 @@ import { findTokenByDigest, touchTokenLastUsed, type TokenWithOwner } from '../t
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Attempt, LoginThrottle } from './login-throttle.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
+import { findOAuthAccessToken, looksLikeOAuthToken } from '../oauth/access-tokens.ts';
 
 export type Principal = {
   userId: number;
@@ -78,6 +79,12 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   const credentials = parseAuthorization(header);
   if (!credentials) throw unauthenticated('malformed');
   if (credentials.scheme === 'bearer') {
+    if (!isWellFormedToken(credentials.token) && looksLikeOAuthToken(credentials.token)) {
+      // An access token issued by the authorization server (src/oauth/), with exactly its scopes.
+      const owner = await findOAuthAccessToken(deps, credentials.token);
+      if ('reason' in owner) throw unauthenticated(owner.reason, true);
+      return { userId: owner.userId, username: owner.username, scopes: owner.scopes, method: 'token' };
+    }
     const token = await findUsableToken(deps, credentials.token);
     if ('reason' in token) throw unauthenticated(token.reason, true);
     return principalFromToken(token);

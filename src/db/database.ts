@@ -91,6 +91,38 @@ export type SessionRow = {
   expires_at: string;
 };
 
+/** A client registered with `accounts client create` (src/oauth/). */
+export type OAuthClientRow = {
+  client_id: string;
+  name: string;
+  /** Hex SHA-256 of the secret; null for a public client (PKCE only). */
+  secret_digest: string | null;
+  /** JSON array of the registered redirect URIs, in the order given; the first is the default. */
+  redirect_uris: string;
+  created_at: string;
+};
+
+/** Whatever oidc-provider stores: one row per code, token, grant, session, interaction… */
+export type OAuthArtifactRow = {
+  /** The provider's model name: AccessToken, AuthorizationCode, RefreshToken, Grant, Session, Interaction… */
+  model: string;
+  /** Hex SHA-256 of the artifact's id (for codes and tokens, the credential itself). */
+  id: string;
+  /** The provider's payload, as JSON, without its id. */
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  /** The user's id, as a string (the OpenID `sub`). */
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+};
+
+/** Secrets the provider needs and every instance must share: the signing key, cookie keys. */
+export type OAuthSecretRow = { name: string; value: string; created_at: string };
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -100,6 +132,9 @@ export type Tables = {
   audit_events: AuditEventRow;
   email_verifications: EmailVerificationRow;
   sessions: SessionRow;
+  oauth_clients: OAuthClientRow;
+  oauth_artifacts: OAuthArtifactRow;
+  oauth_secrets: OAuthSecretRow;
   schema_migrations: SchemaMigrationRow;
 };
 

@@ -4,6 +4,7 @@ import * as initial from './2026-11-23-01-initial.ts';
 import * as auditEvents from './2026-11-23-02-audit-events.ts';
 import * as emailVerifications from './2026-11-23-03-email-verifications.ts';
 import * as sessions from './2026-11-23-04-sessions.ts';
+import * as oauth from './2026-11-23-05-oauth.ts';
 
 export type Migration = {
   name: string;
@@ -11,4 +12,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth];

@@ -1,0 +1,39 @@
+// OAuth access tokens as API credentials (issue 4, item 8): read from the database on every
+// request, so one that expired, was revoked (RFC 7009), or whose grant or client is gone is
+// refused at once by every instance.
+import type { Deps } from '../deps.ts';
+import { isScope, type Scope } from '../tokens/scopes.ts';
+import { findUserById } from '../users/users.repository.ts';
+import { artifactDigest, findArtifact } from './artifacts.repository.ts';
+import { apiResource } from './paths.ts';
+
+/** oidc-provider's opaque tokens: 256 bits in base64url (43 characters). */
+const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+export function looksLikeOAuthToken(token: string): boolean {
+  return OPAQUE_TOKEN.test(token);
+}
+
+export type OAuthTokenOwner = { userId: number; username: string; scopes: Set<Scope> };
+export type OAuthTokenRefusal = { reason: 'invalid_token' | 'expired_token' | 'inactive' };
+
+type AccessTokenPayload = { accountId?: string; aud?: string | string[]; scope?: string; exp?: number };
+
+export async function findOAuthAccessToken(deps: Deps, token: string): Promise<OAuthTokenOwner | OAuthTokenRefusal> {
+  if (!looksLikeOAuthToken(token)) return { reason: 'invalid_token' };
+  const row = await findArtifact(deps.store.db, 'AccessToken', artifactDigest(token));
+  if (!row) return { reason: 'invalid_token' };
+  const payload = JSON.parse(row.payload) as AccessTokenPayload;
+  const nowSeconds = deps.clock.nowMs() / 1000;
+  if ((payload.exp !== undefined && payload.exp <= nowSeconds) || (row.expires_at !== null && row.expires_at <= deps.clock.nowIso())) {
+    return { reason: 'expired_token' };
+  }
+  // Only tokens issued for the API (RFC 8707 audience), not e.g. for the userinfo endpoint.
+  const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (!audience.includes(apiResource(deps.config.publicUrl))) return { reason: 'invalid_token' };
+  const user = payload.accountId ? await findUserById(deps.store.db, Number(payload.accountId)) : undefined;
+  if (!user) return { reason: 'invalid_token' };
+  if (user.is_active !== 1) return { reason: 'inactive' };
+  const scopes = new Set((payload.scope ?? '').split(' ').filter(isScope));
+  return { userId: user.id, username: user.username, scopes };
+}

@@ -1,0 +1,130 @@
+// oidc-provider's storage adapter over the project's database (both dialects), so codes, tokens,
+// grants and sessions are shared by every instance and survive restarts. One class per model
+// name (the provider makes one per model); see
+// https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js for the contract.
+//
+// Ids are stored as SHA-256 digests (for codes and tokens the id is the credential), and the
+// payload is stored without its `jti`; find() puts it back from the id it was asked for.
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Deps } from '../deps.ts';
+import { formatDate } from '../clock.ts';
+import {
+  artifactDigest,
+  deleteArtifact,
+  deleteArtifactsOfGrant,
+  deleteExpiredArtifacts,
+  findArtifact,
+  findArtifactBy,
+  upsertArtifact,
+  type ArtifactRow,
+} from './artifacts.repository.ts';
+import { clientMetadata } from './clients.service.ts';
+import { findClientById } from './clients.repository.ts';
+
+// Expired rows are deleted now and then, by whichever instance writes first after the interval.
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+// Models whose single use is enforced here, atomically: of two concurrent redemptions of one
+// code or refresh token, exactly one marks it consumed; the other fails with invalid_grant.
+const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+function optionalString(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
+  let lastSweepMs = 0;
+  const nowIso = () => deps.clock.nowIso();
+
+  function toPayload(row: ArtifactRow, id: string): AdapterPayload {
+    const payload = JSON.parse(row.payload) as AdapterPayload;
+    payload.jti = id;
+    if (row.consumed_at !== null) payload.consumed = Math.floor(Date.parse(row.consumed_at) / 1000);
+    return payload;
+  }
+
+  function expired(row: ArtifactRow): boolean {
+    return row.expires_at !== null && row.expires_at <= nowIso();
+  }
+
+  return class KyselyAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const { jti: _jti, ...rest } = payload;
+      const expiresAt = expiresIn ? formatDate(new Date(deps.clock.nowMs() + expiresIn * 1000)) : null;
+      await deps.store.write(async (trx) => {
+        await upsertArtifact(trx, {
+          model: this.model,
+          id: artifactDigest(id),
+          payload: JSON.stringify(rest),
+          grant_id: optionalString(payload.grantId),
+          uid: optionalString(payload.uid),
+          user_code: optionalString(payload.userCode),
+          account_id: optionalString(payload.accountId),
+          client_id: optionalString(payload.clientId),
+          expires_at: expiresAt,
+          consumed_at: null,
+        });
+        if (deps.clock.nowMs() - lastSweepMs > SWEEP_INTERVAL_MS) {
+          lastSweepMs = deps.clock.nowMs();
+          await deleteExpiredArtifacts(trx, nowIso());
+        }
+      });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') {
+        // Clients are registered by the CLI in their own table, read on every use, so a
+        // deleted client stops working at once on every instance.
+        const client = await findClientById(deps.store.db, id);
+        return client ? clientMetadata(client) : undefined;
+      }
+      const row = await findArtifact(deps.store.db, this.model, artifactDigest(id));
+      if (!row || expired(row)) return undefined;
+      return toPayload(row, id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const row = await findArtifactBy(deps.store.db, this.model, 'uid', uid);
+      if (!row || expired(row)) return undefined;
+      // Without its jti: that is the session cookie's value, which is not stored. The provider
+      // looks sessions up by uid only for logout, which needs the payload alone.
+      return JSON.parse(row.payload) as AdapterPayload;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const row = await findArtifactBy(deps.store.db, this.model, 'user_code', userCode);
+      if (!row || expired(row)) return undefined;
+      return JSON.parse(row.payload) as AdapterPayload;
+    }
+
+    async consume(id: string): Promise<void> {
+      const digest = artifactDigest(id);
+      const model = this.model;
+      const updated = await deps.store.write(async (trx) => {
+        const result = await trx
+          .updateTable('oauth_artifacts')
+          .set({ consumed_at: nowIso() })
+          .where('model', '=', model)
+          .where('id', '=', digest)
+          .where('consumed_at', 'is', null)
+          .executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      });
+      if (!updated && SINGLE_USE.has(model)) throw new errors.InvalidGrant('grant request is invalid');
+    }
+
+    async destroy(id: string): Promise<void> {
+      await deps.store.write((trx) => deleteArtifact(trx, this.model, artifactDigest(id)));
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await deps.store.write((trx) => deleteArtifactsOfGrant(trx, grantId, this.model));
+    }
+  };
+}

@@ -1,0 +1,74 @@
+// SQL for what oidc-provider stores (see the adapter) and for the grants users can see and revoke.
+import { createHash } from 'node:crypto';
+import type { Insertable, Selectable } from 'kysely';
+import type { Db, OAuthArtifactRow } from '../db/database.ts';
+
+export type ArtifactRow = Selectable<OAuthArtifactRow>;
+
+/** What an artifact is stored under: the SHA-256 of its id, which for codes and tokens is the credential. */
+export function artifactDigest(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('hex');
+}
+
+/** Inserts or replaces the artifact (the provider saves some models more than once). */
+export async function upsertArtifact(db: Db, row: Insertable<OAuthArtifactRow>): Promise<void> {
+  const { model: _model, id: _id, ...rest } = row;
+  await db
+    .insertInto('oauth_artifacts')
+    .values(row)
+    .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(rest))
+    .execute();
+}
+
+export function findArtifact(db: Db, model: string, id: string): Promise<ArtifactRow | undefined> {
+  return db.selectFrom('oauth_artifacts').selectAll().where('model', '=', model).where('id', '=', id).executeTakeFirst();
+}
+
+export function findArtifactBy(db: Db, model: string, column: 'uid' | 'user_code', value: string): Promise<ArtifactRow | undefined> {
+  return db.selectFrom('oauth_artifacts').selectAll().where('model', '=', model).where(column, '=', value).executeTakeFirst();
+}
+
+export async function markArtifactConsumed(db: Db, model: string, id: string, now: string): Promise<void> {
+  await db.updateTable('oauth_artifacts').set({ consumed_at: now }).where('model', '=', model).where('id', '=', id).execute();
+}
+
+export async function deleteArtifact(db: Db, model: string, id: string): Promise<void> {
+  await db.deleteFrom('oauth_artifacts').where('model', '=', model).where('id', '=', id).execute();
+}
+
+/** Every artifact of the grant, of one model or (model undefined) of all. */
+export async function deleteArtifactsOfGrant(db: Db, grantId: string, model?: string): Promise<void> {
+  let query = db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId);
+  if (model !== undefined) query = query.where('model', '=', model);
+  await query.execute();
+}
+
+export async function deleteExpiredArtifacts(db: Db, now: string): Promise<void> {
+  await db.deleteFrom('oauth_artifacts').where('expires_at', '<', now).execute();
+}
+
+/** The user's grants (model Grant) that have not expired, with their client's name. */
+export function listGrantRows(db: Db, accountId: string, now: string): Promise<(ArtifactRow & { client_name: string | null })[]> {
+  return db
+    .selectFrom('oauth_artifacts')
+    .leftJoin('oauth_clients', 'oauth_clients.client_id', 'oauth_artifacts.client_id')
+    .selectAll('oauth_artifacts')
+    .select('oauth_clients.name as client_name')
+    .where('oauth_artifacts.model', '=', 'Grant')
+    .where('oauth_artifacts.account_id', '=', accountId)
+    .where((eb) => eb.or([eb('oauth_artifacts.expires_at', 'is', null), eb('oauth_artifacts.expires_at', '>', now)]))
+    .orderBy('oauth_artifacts.client_id')
+    .execute();
+}
+
+/** Grant ids (the payload's own, not the digests) of the user's grants to one client. */
+export async function grantIdsOf(db: Db, accountId: string, clientId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('oauth_artifacts')
+    .select('grant_id')
+    .where('model', '=', 'Grant')
+    .where('account_id', '=', accountId)
+    .where('client_id', '=', clientId)
+    .execute();
+  return rows.flatMap((r) => (r.grant_id === null ? [] : [r.grant_id]));
+}

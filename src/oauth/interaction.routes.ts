@@ -1,0 +1,182 @@
+// The login and consent pages of the authorization flow (issue 4, item 7). The provider sends
+// the browser to /api/v1.1/o/interaction/UID/ when it needs the user; these routes show a page,
+// take the form, and hand the result back to the provider, which then redirects onwards.
+// The interaction is bound to the browser by the provider's own cookie; each form also carries
+// a CSRF token derived from the interaction (HMAC under the provider's cookie key).
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { Deps } from '../deps.ts';
+import { sendPage } from '../http/pages.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { checkPassword } from '../account/login.ts';
+import { sameSecret } from '../account/sessions.service.ts';
+import { PAGE_STYLE } from '../account/account.pages.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
+import { findUserById } from '../users/users.repository.ts';
+import { consentPage, oauthLoginPage, oauthMessagePage } from './oauth.pages.ts';
+import { OAUTH_PATHS } from './paths.ts';
+import { createHash } from 'node:crypto';
+
+type Form = Record<string, string>;
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+function formOf(request: FastifyRequest): Form {
+  const form = Object.create(null) as Form;
+  const body = request.body;
+  if (body && typeof body === 'object') for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value;
+  return form;
+}
+
+/**
+ * The pages' CSP: nothing but the page's style; forms may post here and, because a form's
+ * redirects are checked against form-action too (CSP Level 3), lead on to the client's
+ * redirect URI.
+ */
+function csp(redirectUri: string | undefined): string {
+  const hash = createHash('sha256').update(PAGE_STYLE, 'utf8').digest('base64');
+  let target = '';
+  try {
+    if (redirectUri) target = ` ${new URL(redirectUri).origin}`;
+  } catch {
+    target = '';
+  }
+  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, throttle: LoginThrottle, csrfKey: string): void {
+  const base = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}${OAUTH_PATHS.interaction}`;
+  const csrfTokenOf = (uid: string) => createHmac('sha256', csrfKey).update(`oauth-interaction:${uid}`).digest('base64url');
+
+  const send = (reply: FastifyReply, status: number, html: string, interaction?: Interaction) =>
+    sendPage(reply, status, html, { csp: csp(interaction?.params.redirect_uri as string | undefined), referrerPolicy: 'no-referrer' });
+
+  /** The interaction this browser is in, or a page saying it is over. */
+  const details = async (request: FastifyRequest, reply: FastifyReply): Promise<Interaction | undefined> => {
+    try {
+      const interaction = await provider.interactionDetails(request.raw, reply.raw);
+      const { uid } = request.params as { uid: string };
+      if (interaction.uid !== uid) throw new Error('interaction mismatch');
+      return interaction;
+    } catch {
+      send(reply, 400, oauthMessagePage('This sign-in has expired', 'This sign-in request is over or was started in another browser. Go back to the application and start again.'));
+      return undefined;
+    }
+  };
+
+  const clientName = async (interaction: Interaction) => {
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    return client?.clientName ?? String(interaction.params.client_id);
+  };
+
+  const finish = async (request: FastifyRequest, reply: FastifyReply, result: InteractionResults) => {
+    const location = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+  };
+
+  const checkCsrf = (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, form: Form): boolean => {
+    if (sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
+    send(reply, 403, oauthMessagePage('This form has expired', 'Reload the page and try again.'), interaction);
+    return false;
+  };
+
+  const showLogin = async (reply: FastifyReply, status: number, interaction: Interaction, options: { username?: string; error?: string } = {}) =>
+    send(
+      reply,
+      status,
+      oauthLoginPage({
+        action: `${base}${interaction.uid}/login`,
+        abortAction: `${base}${interaction.uid}/abort`,
+        csrfToken: csrfTokenOf(interaction.uid),
+        clientName: await clientName(interaction),
+        ...options,
+      }),
+      interaction,
+    );
+
+  const requestedScopes = (interaction: Interaction): string[] => {
+    const scopes = String(interaction.params.scope ?? '').split(' ').filter((s) => s !== '');
+    return [...new Set(scopes)];
+  };
+
+  app.get(`${OAUTH_PATHS.interaction}:uid/`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (interaction.prompt.name === 'login') return showLogin(reply, 200, interaction);
+    const accountId = interaction.session?.accountId;
+    const user = accountId ? await findUserById(deps.store.db, Number(accountId)) : undefined;
+    if (!user) return showLogin(reply, 200, interaction);
+    return send(
+      reply,
+      200,
+      consentPage({
+        action: `${base}${interaction.uid}/consent`,
+        csrfToken: csrfTokenOf(interaction.uid),
+        clientName: await clientName(interaction),
+        username: user.username,
+        scopes: requestedScopes(interaction),
+        redirectOrigin: new URL(String(interaction.params.redirect_uri)).origin,
+      }),
+      interaction,
+    );
+  });
+
+  app.post(`${OAUTH_PATHS.interaction}:uid/login`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, interaction, form)) return reply;
+    if (interaction.prompt.name !== 'login') return reply.code(303).header('location', `${base}${interaction.uid}/`).send();
+    const username = (form.username ?? '').trim();
+    const password = form.password ?? '';
+    if (username === '' || password === '') return showLogin(reply, 400, interaction, { username, error: 'Enter your username and password.' });
+    // The same checks, per-account and per-IP limits and audit trail as HTTP Basic.
+    const result = await checkPassword(deps, throttle, username, password, request.ip);
+    if (!result.ok && result.reason === 'throttled') {
+      reply.header('retry-after', String(result.retryAfterSeconds));
+      const s = result.retryAfterSeconds === 1 ? '' : 's';
+      return showLogin(reply, 429, interaction, { username, error: `Too many failed attempts. Wait ${result.retryAfterSeconds} second${s}, then try again.` });
+    }
+    if (!result.ok) return showLogin(reply, 401, interaction, { username, error: 'The username or password is not right.' });
+    return finish(request, reply, { login: { accountId: String(result.userId) } });
+  });
+
+  app.post(`${OAUTH_PATHS.interaction}:uid/consent`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, interaction, form)) return reply;
+    const accountId = interaction.session?.accountId;
+    if (interaction.prompt.name !== 'consent' || !accountId) return reply.code(303).header('location', `${base}${interaction.uid}/`).send();
+    if (form.decision !== 'allow') {
+      // RFC 6749 §4.1.2.1: the client learns only that the user said no.
+      return finish(request, reply, { error: 'access_denied', error_description: 'The user denied the request.' });
+    }
+    const clientId = String(interaction.params.client_id);
+    const grant = interaction.grantId ? await provider.Grant.find(interaction.grantId) : new provider.Grant({ accountId, clientId });
+    if (!grant) return finish(request, reply, { error: 'access_denied', error_description: 'The grant is no longer there.' });
+    const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    const user = await findUserById(deps.store.db, Number(accountId));
+    await recordAuditEvent(deps, {
+      actor: 'self',
+      clientIp: request.ip,
+      event: 'oauth_grant',
+      userId: Number(accountId),
+      username: user?.username ?? accountId,
+      detail: { client_id: clientId, scope: requestedScopes(interaction).join(' ') },
+    });
+    return finish(request, reply, { consent: { grantId } });
+  });
+
+  app.post(`${OAUTH_PATHS.interaction}:uid/abort`, { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (!checkCsrf(request, reply, interaction, formOf(request))) return reply;
+    return finish(request, reply, { error: 'access_denied', error_description: 'The user cancelled the request.' });
+  });
+}

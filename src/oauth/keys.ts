@@ -1,0 +1,34 @@
+// Secrets the provider needs that every instance must share and that must outlive restarts: the
+// key that signs ID tokens (RS256) and the keys that sign its cookies. Made by the first process
+// that needs them and stored in the database (insert-if-absent, so concurrent first starts agree).
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import type { JWK } from 'oidc-provider';
+import type { Deps } from '../deps.ts';
+
+const SIGNING_KEY = 'oidc_signing_key';
+const COOKIE_KEY = 'oidc_cookie_key';
+
+async function loadOrCreate(deps: Deps, name: string, make: () => string): Promise<string> {
+  const found = await deps.store.db.selectFrom('oauth_secrets').select('value').where('name', '=', name).executeTakeFirst();
+  if (found) return found.value;
+  await deps.store.write((trx) =>
+    trx
+      .insertInto('oauth_secrets')
+      .values({ name, value: make(), created_at: deps.clock.nowIso() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute(),
+  );
+  const stored = await deps.store.db.selectFrom('oauth_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+  return stored.value;
+}
+
+export type ProviderSecrets = { jwks: { keys: JWK[] }; cookieKeys: string[] };
+
+export async function loadProviderSecrets(deps: Deps): Promise<ProviderSecrets> {
+  const jwk = await loadOrCreate(deps, SIGNING_KEY, () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' });
+  });
+  const cookieKey = await loadOrCreate(deps, COOKIE_KEY, () => randomBytes(32).toString('base64url'));
+  return { jwks: { keys: [JSON.parse(jwk) as JWK] }, cookieKeys: [cookieKey] };
+}

@@ -1,0 +1,95 @@
+// The HTML of the OAuth login, consent and error pages (issue 4, item 7): server-rendered, no
+// JavaScript, the account pages' style. Every form carries the interaction's CSRF token.
+import type { errors } from 'oidc-provider';
+import { escapeHtml } from '../http/pages.ts';
+import { PAGE_STYLE } from '../account/account.pages.ts';
+import { SCOPE_DESCRIPTIONS } from './scopes.ts';
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<header><span class="brand">Sign in</span></header>
+${body}
+</body>
+</html>
+`;
+}
+
+function csrfField(token: string): string {
+  return `<input type="hidden" name="csrf_token" value="${escapeHtml(token)}">`;
+}
+
+export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string };
+
+export function oauthLoginPage(options: LoginPageOptions): string {
+  const error = options.error ? `<p class="error" id="login-error" role="alert">${escapeHtml(options.error)}</p>` : '';
+  const invalid = options.error ? ' aria-invalid="true" aria-describedby="login-error"' : '';
+  return layout(
+    'Log in',
+    `<main class="narrow">
+<h1>Log in</h1>
+<p><strong id="client-name">${escapeHtml(options.clientName)}</strong> wants to use your account. Log in to continue.</p>
+<form method="post" action="${escapeHtml(options.action)}">
+${csrfField(options.csrfToken)}
+<label for="login-username">Username</label>
+<input type="text" id="login-username" name="username" value="${escapeHtml(options.username ?? '')}" autocomplete="username" autocapitalize="none" spellcheck="false" required${options.username ? '' : ' autofocus'}>
+<label for="login-password">Password</label>
+<input type="password" id="login-password" name="password" autocomplete="current-password" required${invalid}${options.username ? ' autofocus' : ''}>
+${error}
+<button type="submit">Log in</button>
+</form>
+<form method="post" action="${escapeHtml(options.abortAction)}">
+${csrfField(options.csrfToken)}
+<button type="submit" class="secondary">Cancel and go back</button>
+</form>
+</main>`,
+  );
+}
+
+export type ConsentPageOptions = { action: string; csrfToken: string; clientName: string; username: string; scopes: string[]; redirectOrigin: string };
+
+export function consentPage(options: ConsentPageOptions): string {
+  const items = options.scopes
+    .map((scope) => `<li><strong>${escapeHtml(SCOPE_DESCRIPTIONS[scope] ?? scope)}</strong> <span class="muted">(<code>${escapeHtml(scope)}</code>)</span></li>`)
+    .join('\n');
+  return layout(
+    `Allow ${options.clientName}?`,
+    `<main class="narrow">
+<h1>Allow <span id="client-name">${escapeHtml(options.clientName)}</span> to use your account?</h1>
+<p>You are logged in as <strong id="who">${escapeHtml(options.username)}</strong>. If you allow it, <strong>${escapeHtml(options.clientName)}</strong> will be able to:</p>
+<ul id="scopes">
+${items}
+</ul>
+<p class="muted">You will be sent back to <code>${escapeHtml(options.redirectOrigin)}</code>. You can revoke this access at any time on your account page.</p>
+<form method="post" action="${escapeHtml(options.action)}" class="actions">
+${csrfField(options.csrfToken)}
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>
+</main>`,
+  );
+}
+
+export function oauthMessagePage(title: string, message: string): string {
+  return layout(title, `<main class="narrow">\n<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n</main>`);
+}
+
+/** The provider's error page: shown instead of redirecting when the client or redirect URI is not to be trusted. */
+export function errorPage(out: { error?: string; error_description?: string }, _error: errors.OIDCProviderError | Error): string {
+  const description = out.error_description ?? 'The request could not be handled.';
+  return layout(
+    'This request cannot continue',
+    `<main class="narrow">
+<h1>This request cannot continue</h1>
+<p class="alert" role="alert"><code id="error-code">${escapeHtml(out.error ?? 'server_error')}</code>: <span id="error-description">${escapeHtml(description)}</span></p>
+<p>The application that sent you here sent a request this service will not act on, so you have not been sent back to it. You can close this page.</p>
+</main>`,
+  );
+}

@@ -1,0 +1,147 @@
+// Mounts oidc-provider under Fastify at the v1.1 paths, and adapts two things of the docker.io
+// API the provider does not do itself (../shared/spec/oauth.md):
+// - the token endpoint also takes a JSON body, and `"grant_type": "code"` for authorization_code;
+// - a client may put its secret in the body (client_secret_post) although it is registered for
+//   HTTP Basic: the body's id and secret become a Basic header (RFC 6749 §2.3.1 allows both).
+// Both are done by rewriting the request into the standard form the provider then checks as usual.
+// The provider reads the request body itself, so its routes live in a scope without body parsers.
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Deps } from '../deps.ts';
+import { artifactDigest, findArtifact } from './artifacts.repository.ts';
+import { OAUTH_PATHS } from './paths.ts';
+
+/** Endpoints that authenticate the client. */
+const CLIENT_AUTH_PATHS = new Set<string>([OAUTH_PATHS.token, OAUTH_PATHS.revocation, OAUTH_PATHS.introspection]);
+
+type OAuthErrorBody = { error: string; error_description: string };
+
+function oauthError(reply: FastifyReply, status: number, body: OAuthErrorBody): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(body);
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return 'too_large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** The same request, with a new form body: what the provider reads instead of the original. */
+function withFormBody(original: IncomingMessage, form: URLSearchParams, authorization: string | undefined): IncomingMessage {
+  const body = Buffer.from(form.toString(), 'utf8');
+  const stream = new Readable({ read() {} });
+  stream.push(body);
+  stream.push(null);
+  const headers = { ...original.headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) };
+  delete headers['transfer-encoding'];
+  if (authorization !== undefined) headers.authorization = authorization;
+  return Object.assign(stream, {
+    headers,
+    method: original.method,
+    url: original.url,
+    socket: original.socket,
+    connection: original.socket,
+    httpVersion: original.httpVersion,
+    httpVersionMajor: original.httpVersionMajor,
+    httpVersionMinor: original.httpVersionMinor,
+  }) as unknown as IncomingMessage;
+}
+
+type Parsed = { form: URLSearchParams } | { error: string };
+
+/** The body as form parameters, from either encoding; JSON values must be strings (or numbers). */
+function parseBody(contentType: string, raw: Buffer, allowJson: boolean): Parsed {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') return { form: new URLSearchParams(raw.toString('utf8')) };
+  if (type === 'application/json' && allowJson) {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return { error: 'the request body is not valid JSON' };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { error: 'the JSON body must be an object' };
+    const form = new URLSearchParams();
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item === 'string') form.append(key, item);
+      else if (typeof item === 'number' && Number.isFinite(item)) form.append(key, String(item));
+      else return { error: `the JSON member "${key}" must be a string` };
+    }
+    return { form };
+  }
+  return { error: allowJson ? 'use application/x-www-form-urlencoded or application/json' : 'use application/x-www-form-urlencoded' };
+}
+
+function basicHeader(clientId: string, secret: string): string {
+  // RFC 6749 §2.3.1: each part form-urlencoded, then Basic.
+  const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`, 'utf8').toString('base64')}`;
+}
+
+export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, provider: Provider): Promise<void> {
+  const callback = provider.callback();
+  const handOver = async (reply: FastifyReply, req: IncomingMessage) => {
+    reply.hijack();
+    await callback(req, reply.raw);
+  };
+
+  /** Token, revocation and introspection: normalised, then handed over. */
+  const clientAuthenticated = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]!;
+    const endpoint = path.endsWith('/') ? path : `${path}/`;
+    if (request.method !== 'POST') return handOver(reply, request.raw);
+    const raw = await readBody(request.raw, deps.config.bodyLimit);
+    if (raw === 'too_large') return oauthError(reply, 413, { error: 'invalid_request', error_description: 'the request body is too large' });
+    const parsed = parseBody(request.headers['content-type'] ?? '', raw, endpoint === OAUTH_PATHS.token);
+    if ('error' in parsed) return oauthError(reply, 400, { error: 'invalid_request', error_description: parsed.error });
+    const { form } = parsed;
+    if (endpoint === OAUTH_PATHS.token) {
+      if (form.get('grant_type') === 'code') form.set('grant_type', 'authorization_code');
+      // The redirect URI may be left out when the authorization request left it out too; the
+      // provider wants it, so it is taken from the code (which the provider then checks).
+      const code = form.get('code');
+      if (form.get('grant_type') === 'authorization_code' && !form.has('redirect_uri') && code) {
+        const row = await findArtifact(deps.store.db, 'AuthorizationCode', artifactDigest(code));
+        const redirectUri = row ? (JSON.parse(row.payload) as { redirectUri?: string }).redirectUri : undefined;
+        if (redirectUri) form.set('redirect_uri', redirectUri);
+      }
+    }
+    let authorization: string | undefined;
+    const clientId = form.get('client_id');
+    const secret = form.get('client_secret');
+    if (!request.headers.authorization && clientId !== null && secret !== null && form.getAll('client_secret').length === 1) {
+      authorization = basicHeader(clientId, secret);
+      form.delete('client_secret');
+      form.delete('client_id');
+    }
+    return handOver(reply, withFormBody(request.raw, form, authorization));
+  };
+
+  await app.register(async (scope) => {
+    // The provider reads bodies itself: leave the stream alone.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
+    const hidden = { schema: { hide: true } };
+    for (const path of CLIENT_AUTH_PATHS) scope.route({ method: [...methods], url: path, ...hidden, handler: clientAuthenticated });
+    scope.route({ method: [...methods], url: '/api/v1.1/o/*', ...hidden, handler: (request, reply) => handOver(reply, request.raw) });
+    scope.route({ method: ['GET', 'HEAD', 'OPTIONS'], url: '/.well-known/openid-configuration', ...hidden, handler: (request, reply) => handOver(reply, request.raw) });
+    // RFC 8414 §3: the same metadata, at the OAuth well-known path.
+    scope.route({
+      method: ['GET', 'HEAD', 'OPTIONS'],
+      url: '/.well-known/oauth-authorization-server',
+      ...hidden,
+      handler: (request, reply) => {
+        request.raw.url = '/.well-known/openid-configuration';
+        return handOver(reply, request.raw);
+      },
+    });
+  });
+}

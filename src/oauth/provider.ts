@@ -1,0 +1,163 @@
+// The OAuth 2.0 authorization server and OpenID Provider (issue 4): oidc-provider, configured
+// for the docker.io v1.1 paths and today's practice (RFC 9700): authorization code with PKCE
+// (S256) only, exact redirect URIs, one-time codes, rotating refresh tokens, opaque access
+// tokens for the API as a resource server (RFC 8707), revocation and introspection.
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Deps } from '../deps.ts';
+import { findUserById } from '../users/users.repository.ts';
+import { listEmails } from '../emails/emails.repository.ts';
+import { gravatarUrl } from '../users/users.service.ts';
+import { SCOPES } from '../tokens/scopes.ts';
+import { createAdapterClass } from './adapter.ts';
+import { OAUTH_PATHS, apiResource } from './paths.ts';
+import type { ProviderSecrets } from './keys.ts';
+import { findClientById } from './clients.repository.ts';
+import { DEFAULT_SCOPE, unknownScopes } from './scopes.ts';
+import { secretDigest as secretDigestOf } from './clients.service.ts';
+import { errorPage } from './oauth.pages.ts';
+import { ACCOUNT_CSP } from '../account/account.pages.ts';
+
+/** What findAccount gives the provider; `username` and `userId` also go into token responses. */
+export type OAuthAccount = {
+  accountId: string;
+  userId: number;
+  username: string;
+  claims(use: string, scope: string): Promise<Record<string, unknown> & { sub: string }>;
+};
+
+export async function findOAuthAccount(deps: Deps, sub: string): Promise<OAuthAccount | undefined> {
+  if (!/^[1-9]\d{0,15}$/.test(sub)) return undefined;
+  const user = await findUserById(deps.store.db, Number(sub));
+  // A deactivated account can neither sign in nor use or refresh what it granted.
+  if (!user || user.is_active !== 1) return undefined;
+  return {
+    accountId: sub,
+    userId: user.id,
+    username: user.username,
+    async claims() {
+      const primary = (await listEmails(deps.store.db, user.id)).find((e) => e.is_primary === 1);
+      // OpenID Connect Core §5.1 standard claims; the provider keeps those the scopes allow.
+      return {
+        sub,
+        preferred_username: user.username,
+        name: user.full_name || user.username,
+        ...(user.profile_url ? { website: user.profile_url } : {}),
+        ...(user.gravatar_email ? { picture: gravatarUrl(user.gravatar_email) } : {}),
+        updated_at: Math.floor(Date.parse(user.updated_at) / 1000),
+        ...(primary ? { email: primary.email, email_verified: primary.verified === 1 } : {}),
+      };
+    },
+  };
+}
+
+export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
+  const { config } = deps;
+  const resource = apiResource(config.publicUrl);
+  const accessTokenTTL = config.oauthAccessTokenSeconds;
+  const refreshTokenTTL = config.oauthRefreshTokenDays * 86_400;
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(deps),
+    clients: [],
+    findAccount: (_ctx, sub) => findOAuthAccount(deps, sub),
+    jwks: secrets.jwks,
+    cookies: { keys: secrets.cookieKeys },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username', 'name', 'website', 'picture', 'updated_at'],
+      email: ['email', 'email_verified'],
+    },
+    routes: {
+      authorization: OAUTH_PATHS.authorization,
+      token: OAUTH_PATHS.token,
+      revocation: OAUTH_PATHS.revocation,
+      introspection: OAUTH_PATHS.introspection,
+      userinfo: OAUTH_PATHS.userinfo,
+      jwks: OAUTH_PATHS.jwks,
+    },
+    responseTypes: ['code'], // no implicit or hybrid flows (RFC 9700 §2.1.2)
+    pkce: { required: (_ctx, client) => config.oauthRequirePkce === 'all' || client.clientAuthMethod === 'none' },
+    ttl: {
+      AuthorizationCode: 60,
+      AccessToken: accessTokenTTL,
+      IdToken: 3600,
+      Interaction: 3600,
+      // The provider's login session lasts as long as an account page session may.
+      Session: config.sessionMaxMinutes * 60,
+      Grant: refreshTokenTTL,
+      // Rotation keeps the first token's end: access lasts refreshTokenTTL from the consent.
+      RefreshToken: (ctx) => ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? refreshTokenTTL,
+    },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    // Browser apps (public clients) may call the token endpoint from their redirect URIs' origins.
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
+    interactions: { url: (_ctx, interaction) => `${OAUTH_PATHS.interaction}${interaction.uid}/` },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, indicator) => {
+          // oidc-provider ignores scopes it does not know; RFC 6749 §4.1.2.1 says invalid_scope.
+          // This runs once the client and its redirect URI are known good, so the error is
+          // sent to the client's redirect URI.
+          const unknown = unknownScopes(ctx.oidc.params?.scope as string | undefined);
+          if (unknown.length > 0) throw new errors.InvalidScope('requested scope is not known', unknown.join(' '));
+          if (indicator !== resource) throw new errors.InvalidTarget(`the only resource is ${resource}`);
+          return { scope: SCOPES.join(' '), accessTokenFormat: 'opaque', accessTokenTTL };
+        },
+      },
+    },
+    renderError: async (ctx, out, error) => {
+      ctx.type = 'html';
+      ctx.set('cache-control', 'no-store');
+      ctx.set('content-security-policy', ACCOUNT_CSP);
+      ctx.set('x-frame-options', 'DENY');
+      ctx.set('referrer-policy', 'no-referrer');
+      ctx.body = errorPage(out, error);
+    },
+  };
+
+  const provider = new Provider(config.publicUrl, configuration);
+  provider.proxy = config.trustProxy.length > 0;
+
+  // Client secrets are stored as SHA-256 digests (clients.service.ts): compare digests.
+  const clientProto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean };
+  const original = clientProto.compareClientSecret;
+  clientProto.compareClientSecret = function (this: unknown, actual: string) {
+    return original.call(this, secretDigestOf(actual));
+  };
+
+  // Two defaults of the docker.io authorization request (../shared/spec/oauth.md): without
+  // `scope`, profile_read email_read; without `redirect_uri`, the first registered one (the
+  // provider itself only fills it in when there is just one).
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && (ctx.path === OAUTH_PATHS.authorization || `${ctx.path}/` === OAUTH_PATHS.authorization)) {
+      const query = { ...ctx.query };
+      if (query.scope === undefined || query.scope === '') query.scope = DEFAULT_SCOPE;
+      if (query.redirect_uri === undefined && typeof query.client_id === 'string') {
+        const client = await findClientById(deps.store.db, query.client_id);
+        const first = client ? (JSON.parse(client.redirect_uris) as string[])[0] : undefined;
+        if (first !== undefined) query.redirect_uri = first;
+      }
+      ctx.query = query;
+    }
+    await next();
+  });
+
+  // The docker.io token response names the user too (../shared/spec/oauth.md).
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
+    const account = ctx.oidc.account as unknown as OAuthAccount | undefined;
+    if (account) ctx.body = { username: account.username, user_id: account.userId, ...(ctx.body as object) };
+  });
+  return provider;
+}
