@@ -151,6 +151,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle);
   const providerSecrets = await loadProviderSecrets(deps);
   const provider = createProvider(deps, providerSecrets);
+  // The provider answers its own errors (RFC 6749 shape); the unexpected ones go to our log.
+  provider.on('server_error', (_ctx: unknown, error: Error) => app.log.error({ err: error }, 'oauth: unexpected error'));
   await registerOAuthRoutes(app, deps, provider);
   registerInteractionRoutes(app, deps, provider, throttle, providerSecrets.cookieKeys[0]!);
 

@@ -4,6 +4,7 @@ import type { FieldErrors } from '../errors.ts';
 import { escapeHtml, pageCsp } from '../http/pages.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';
 import type { TokenSummary } from '../tokens/tokens.service.ts';
+import type { GrantSummary } from '../oauth/grants.service.ts';
 import { SCOPES } from '../tokens/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
 
@@ -128,6 +129,7 @@ export const NOTICES: Record<string, string> = {
   primary: 'The primary address was changed.',
   token_created: 'The token was created.',
   token_revoked: 'The token was revoked.',
+  application_revoked: 'The application’s access was revoked.',
   password: 'Your password was changed. Your other sessions have been logged out.',
 };
 
@@ -138,6 +140,8 @@ export type SettingsView = {
   user: UserRepresentation;
   emails: EmailRepresentation[];
   tokens: TokenSummary[];
+  /** The OAuth applications the user has allowed (src/oauth/grants.service.ts). */
+  applications: GrantSummary[];
   notice?: string | undefined;
   state?: FormErrors | undefined;
   newToken?: { token: string; name: string } | undefined;
@@ -237,9 +241,24 @@ ${errorList('token_create-expires_in-error', errorsFor(state, 'token_create', 'e
 </form>
 </section>`;
 
+  const applicationRows = view.applications
+    .map((a) => {
+      const name = a.client_name ?? a.client_id;
+      return `<li><span><strong>${escapeHtml(name)}</strong><br>
+<span class="muted">${escapeHtml(a.scopes.join(', '))} · allowed ${day(a.granted_at)}</span>${errorList('', errorsFor(state, 'application_revoke', 'client_id', a.client_id)).replace(' id=""', '')}</span>
+<span class="actions"><form method="post" action="${base}/applications/revoke">${csrfField(csrfToken)}<input type="hidden" name="client_id" value="${escapeHtml(a.client_id)}"><button type="submit" class="danger" aria-label="${escapeHtml(`Revoke access of ${name}`)}">Revoke</button></form></span></li>`;
+    })
+    .join('\n');
+  // An error about an application no longer (or never) listed is shown above the list.
+  const unlisted = state?.form === 'application_revoke' && !view.applications.some((a) => a.client_id === state.email) ? (state.errors.client_id ?? []) : [];
   const applications = `<section aria-labelledby="apps-h">
 <h2 id="apps-h">Authorised applications</h2>
-<p class="muted" id="applications">No applications. Applications you allow to use your account will be listed here, where you can revoke them.</p>
+${errorList('application_revoke-error', unlisted)}
+${
+  view.applications.length > 0
+    ? `<ul class="rows" id="applications">\n${applicationRows}\n</ul>\n<p class="muted">Revoking ends the application’s access at once: its tokens stop working, and it must ask you again.</p>`
+    : '<p class="muted" id="applications">No applications. Applications you allow to use your account will be listed here, where you can revoke them.</p>'
+}
 </section>`;
 
   const password = `<section aria-labelledby="password-h">

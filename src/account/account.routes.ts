@@ -13,6 +13,7 @@ import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.ts';
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
+import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
 import { SCOPES } from '../tokens/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
@@ -102,8 +103,13 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
-    const [user, emails, tokens] = await Promise.all([getUser(deps, session.userId), listUserEmails(deps, session.userId), listTokens(deps, session.username)]);
-    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, user, emails, tokens, ...extra }));
+    const [user, emails, tokens, applications] = await Promise.all([
+      getUser(deps, session.userId),
+      listUserEmails(deps, session.userId),
+      listTokens(deps, session.username),
+      listGrants(deps, session.userId),
+    ]);
+    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, user, emails, tokens, applications, ...extra }));
   };
 
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
@@ -173,6 +179,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
         delete values.new_password;
         const state: FormErrors = { form: formName, errors: fieldErrorsOf(error, field), values, ...(form.email !== undefined ? { email: form.email } : {}) };
         if (formName === 'token_revoke') state.email = form.token_id;
+        if (formName === 'application_revoke') state.email = form.client_id;
         // The per-address limit of verification mails: the page says so, and how long to wait.
         const retryAfter = error instanceof ApiError ? error.headers['retry-after'] : undefined;
         if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
@@ -234,6 +241,12 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     if (!own) throw new ApiError('not_found', { detail: 'You have no such token.' });
     await revokeToken(deps, form.token_id!, selfContext(request));
     return 'token_revoked';
+  });
+
+  handle('/account/applications/revoke', 'application_revoke', 'client_id', async (request, form) => {
+    const session = sessionOf(request);
+    await revokeGrant(deps, session.userId, session.username, form.client_id ?? '', selfContext(request));
+    return 'application_revoked';
   });
 
   handle('/account/password', 'password', 'new_password', async (request, form) => {

@@ -7,6 +7,7 @@ import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
+import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
 import { say } from './context.ts';
 import { openStore } from '../db/connect.ts';
 
@@ -40,6 +41,8 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   registerAuditCommands(program);
   registerTransferCommands(program);
+  registerClientCommands(program);
+  registerGrantCommands(program);
   return program;
 }
 

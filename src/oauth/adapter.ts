@@ -62,7 +62,8 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
           model: this.model,
           id: artifactDigest(id),
           payload: JSON.stringify(rest),
-          grant_id: optionalString(payload.grantId),
+          // A grant is its own grant: revoking it by grant id then deletes it with its tokens.
+          grant_id: this.model === 'Grant' ? id : optionalString(payload.grantId),
           uid: optionalString(payload.uid),
           user_code: optionalString(payload.userCode),
           account_id: optionalString(payload.accountId),
