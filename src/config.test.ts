@@ -25,6 +25,9 @@ describe('loadConfig', () => {
       mailFrom: 'accounts@localhost',
       sessionIdleMinutes: 30,
       sessionMaxMinutes: 720,
+      oauthAccessTokenSeconds: 3600,
+      oauthRefreshTokenDays: 180,
+      oauthRequirePkce: 'all',
     });
   });
 
@@ -83,6 +86,18 @@ describe('loadConfig', () => {
   it('reads the session timeouts of the account page', () => {
     expect(loadConfig({ SESSION_IDLE_MINUTES: '5', SESSION_MAX_MINUTES: '60' })).toMatchObject({ sessionIdleMinutes: 5, sessionMaxMinutes: 60 });
     expect(() => loadConfig({ SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES/);
+  });
+
+  it('reads the OAuth token lifetimes and PKCE policy, and refuses values out of range', () => {
+    expect(loadConfig({ OAUTH_ACCESS_TOKEN_SECONDS: '900', OAUTH_REFRESH_TOKEN_DAYS: '30', OAUTH_REQUIRE_PKCE: 'Public' })).toMatchObject({
+      oauthAccessTokenSeconds: 900,
+      oauthRefreshTokenDays: 30,
+      oauthRequirePkce: 'public',
+    });
+    expect(() => loadConfig({ OAUTH_ACCESS_TOKEN_SECONDS: '59' })).toThrow(/OAUTH_ACCESS_TOKEN_SECONDS/);
+    expect(() => loadConfig({ OAUTH_ACCESS_TOKEN_SECONDS: '86401' })).toThrow(/OAUTH_ACCESS_TOKEN_SECONDS/);
+    expect(() => loadConfig({ OAUTH_REFRESH_TOKEN_DAYS: '0' })).toThrow(/OAUTH_REFRESH_TOKEN_DAYS/);
+    expect(() => loadConfig({ OAUTH_REQUIRE_PKCE: 'none' })).toThrow(/OAUTH_REQUIRE_PKCE: must be all or public/);
   });
 
   it.each([['PORT', '65536'], ['PORT', '1.5'], ['DATABASE_URL', 'sqlite:'], ['PUBLIC_URL', 'not a url'], ['PUBLIC_URL', 'https://x.example/?q=1'], ['PUBLIC_URL', 'https://u:p@x.example']])(

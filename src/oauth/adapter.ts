@@ -28,6 +28,11 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
 // code or refresh token, exactly one marks it consumed; the other fails with invalid_grant.
 const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
+/** Text PostgreSQL can compare: no NUL, well-formed UTF-16. Ids are digested, so only uid and user code need it. */
+function storable(value: string): boolean {
+  return !value.includes('\u0000') && value.isWellFormed() && value.length <= 256;
+}
+
 function optionalString(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
@@ -91,6 +96,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (!storable(uid)) return undefined;
       const row = await findArtifactBy(deps.store.db, this.model, 'uid', uid);
       if (!row || expired(row)) return undefined;
       // Without its jti: that is the session cookie's value, which is not stored. The provider
@@ -99,6 +105,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (!storable(userCode)) return undefined;
       const row = await findArtifactBy(deps.store.db, this.model, 'user_code', userCode);
       if (!row || expired(row)) return undefined;
       return JSON.parse(row.payload) as AdapterPayload;

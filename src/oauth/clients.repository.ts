@@ -8,7 +8,11 @@ export async function insertClient(db: Db, row: Insertable<OAuthClientRow>): Pro
   await db.insertInto('oauth_clients').values(row).execute();
 }
 
-export function findClientById(db: Db, clientId: string): Promise<ClientRow | undefined> {
+/** Client ids are ours (base64url); anything else, e.g. a NUL PostgreSQL would refuse, is no client. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export async function findClientById(db: Db, clientId: string): Promise<ClientRow | undefined> {
+  if (!CLIENT_ID.test(clientId)) return undefined;
   return db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
 }
 

@@ -62,7 +62,10 @@ export async function createClient(deps: Deps, input: { name: string; redirectUr
   if (problems.length > 0) errors.redirect_uri = problems;
   if (Object.keys(errors).length > 0) throw new ApiError('invalid', { fieldErrors: errors });
 
-  const clientId = randomId(18); // 144 bits: not a secret, but not guessable either
+  // 144 bits: not a secret, but not guessable either. Never starting with "-", which command
+  // lines would take for an option.
+  let clientId = randomId(18);
+  while (clientId.startsWith('-')) clientId = randomId(18);
   const secret = input.public ? undefined : randomId(32); // 256 bits
   await deps.store.write((trx) =>
     insertClient(trx, {

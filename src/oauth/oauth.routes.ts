@@ -87,7 +87,15 @@ function basicHeader(clientId: string, secret: string): string {
 
 export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, provider: Provider): Promise<void> {
   const callback = provider.callback();
-  const handOver = async (reply: FastifyReply, req: IncomingMessage) => {
+  // The provider builds its endpoints' URLs from the request's origin; they must be PUBLIC_URL's
+  // (the issuer), whatever Host a client or a proxy sent. It trusts X-Forwarded-* (provider.ts),
+  // which are therefore always set here, from PUBLIC_URL and from the address Fastify decided
+  // the client has (TRUST_PROXY), never passed on from the request.
+  const publicOrigin = new URL(deps.config.publicUrl);
+  const handOver = async (reply: FastifyReply, req: IncomingMessage, clientIp = reply.request.ip) => {
+    req.headers['x-forwarded-host'] = publicOrigin.host;
+    req.headers['x-forwarded-proto'] = publicOrigin.protocol.replace(/:$/, '');
+    req.headers['x-forwarded-for'] = clientIp;
     reply.hijack();
     await callback(req, reply.raw);
   };
@@ -96,7 +104,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
   const clientAuthenticated = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const endpoint = path.endsWith('/') ? path : `${path}/`;
-    if (request.method !== 'POST') return handOver(reply, request.raw);
+    if (request.method !== 'POST') return handOver(reply, request.raw); // CORS preflight
     const raw = await readBody(request.raw, deps.config.bodyLimit);
     if (raw === 'too_large') return oauthError(reply, 413, { error: 'invalid_request', error_description: 'the request body is too large' });
     const parsed = parseBody(request.headers['content-type'] ?? '', raw, endpoint === OAUTH_PATHS.token);
@@ -128,19 +136,25 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     // The provider reads bodies itself: leave the stream alone.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'] as const;
     const hidden = { schema: { hide: true } };
-    for (const path of CLIENT_AUTH_PATHS) scope.route({ method: [...methods], url: path, ...hidden, handler: clientAuthenticated });
-    scope.route({ method: [...methods], url: '/api/v1.1/o/*', ...hidden, handler: (request, reply) => handOver(reply, request.raw) });
-    scope.route({ method: ['GET', 'HEAD', 'OPTIONS'], url: '/.well-known/openid-configuration', ...hidden, handler: (request, reply) => handOver(reply, request.raw) });
+    const passThrough = (request: FastifyRequest, reply: FastifyReply) => handOver(reply, request.raw);
+    // Each endpoint with the methods the provider serves there (OPTIONS: CORS preflight), so any
+    // other method gets the API's 405 with Allow, and any other path its 404.
+    scope.route({ method: ['GET', 'POST'], url: OAUTH_PATHS.authorization, ...hidden, handler: passThrough });
+    // Where the browser comes back to the provider after the login and consent pages.
+    scope.route({ method: ['GET'], url: `${OAUTH_PATHS.authorization}:uid`, ...hidden, handler: passThrough });
+    for (const path of CLIENT_AUTH_PATHS) scope.route({ method: ['POST', 'OPTIONS'], url: path, ...hidden, handler: clientAuthenticated });
+    scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: OAUTH_PATHS.userinfo, ...hidden, handler: passThrough });
+    scope.route({ method: ['GET', 'OPTIONS'], url: OAUTH_PATHS.jwks, ...hidden, handler: passThrough });
+    scope.route({ method: ['GET', 'OPTIONS'], url: '/.well-known/openid-configuration', ...hidden, handler: passThrough });
     // RFC 8414 §3: the same metadata, at the OAuth well-known path.
     scope.route({
-      method: ['GET', 'HEAD', 'OPTIONS'],
+      method: ['GET', 'OPTIONS'],
       url: '/.well-known/oauth-authorization-server',
       ...hidden,
       handler: (request, reply) => {
         request.raw.url = '/.well-known/openid-configuration';
-        return handOver(reply, request.raw);
+        return passThrough(request, reply);
       },
     });
   });

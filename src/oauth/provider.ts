@@ -7,7 +7,7 @@ import type { Deps } from '../deps.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { listEmails } from '../emails/emails.repository.ts';
 import { gravatarUrl } from '../users/users.service.ts';
-import { SCOPES } from '../tokens/scopes.ts';
+import { SCOPES, isScope } from '../tokens/scopes.ts';
 import { createAdapterClass } from './adapter.ts';
 import { OAUTH_PATHS, apiResource } from './paths.ts';
 import type { ProviderSecrets } from './keys.ts';
@@ -50,6 +50,16 @@ export async function findOAuthAccount(deps: Deps, sub: string): Promise<OAuthAc
   };
 }
 
+/**
+ * oidc-provider ignores scopes it does not know; RFC 6749 §4.1.2.1 says invalid_scope. Called
+ * from the resource indicator hooks, which run once the client and its redirect URI are known
+ * good, so the error goes to the client's redirect URI.
+ */
+function rejectUnknownScopes(ctx: KoaContextWithOIDC): void {
+  const unknown = unknownScopes(ctx.oidc.params?.scope as string | undefined);
+  if (unknown.length > 0) throw new errors.InvalidScope('requested scope is not known', unknown.join(' '));
+}
+
 export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
   const { config } = deps;
   const resource = apiResource(config.publicUrl);
@@ -77,6 +87,9 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       jwks: OAUTH_PATHS.jwks,
     },
     responseTypes: ['code'], // no implicit or hybrid flows (RFC 9700 §2.1.2)
+    // Secrets in HTTP Basic or in the body (the latter turned into Basic by oauth.routes.ts);
+    // public clients prove PKCE instead. No JWT client assertions: clients have no keys here.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     pkce: { required: (_ctx, client) => config.oauthRequirePkce === 'all' || client.clientAuthMethod === 'none' },
     ttl: {
       AuthorizationCode: 60,
@@ -90,12 +103,22 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       RefreshToken: (ctx) => ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? refreshTokenTTL,
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Tokens live their own lifetimes, not the browser's login session's (which would otherwise
+    // end them unless offline_access was asked for).
+    expiresWithSession: () => false,
+    // The ID token carries the claims its scopes allow (profile, email) even when an access
+    // token is issued too: "sign in with" clients read them there.
+    conformIdTokenClaims: false,
     rotateRefreshToken: true,
     // Browser apps (public clients) may call the token endpoint from their redirect URIs' origins.
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
     interactions: { url: (_ctx, interaction) => `${OAUTH_PATHS.interaction}${interaction.uid}/` },
     features: {
       devInteractions: { enabled: false },
+      // Not offered: the API takes Bearer tokens only (no DPoP-bound ones), and requests come
+      // to the authorization endpoint directly (no pushed authorization requests).
+      dPoP: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       // RFC 7662 §4: a client learns about its own tokens only, and only when it authenticated.
       introspection: {
@@ -107,14 +130,18 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       userinfo: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => resource,
+        // The API is the audience when an API scope is asked for; a sign-in with OpenID scopes
+        // only gets a token for the userinfo endpoint. At the token endpoint the granted
+        // resource is used (useGrantedResource).
+        defaultResource: (ctx, _client, oneOf) => {
+          rejectUnknownScopes(ctx);
+          if (oneOf) return oneOf;
+          const requested = String(ctx.oidc.params?.scope ?? DEFAULT_SCOPE).split(' ');
+          return requested.some((scope) => isScope(scope)) ? resource : undefined;
+        },
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator) => {
-          // oidc-provider ignores scopes it does not know; RFC 6749 §4.1.2.1 says invalid_scope.
-          // This runs once the client and its redirect URI are known good, so the error is
-          // sent to the client's redirect URI.
-          const unknown = unknownScopes(ctx.oidc.params?.scope as string | undefined);
-          if (unknown.length > 0) throw new errors.InvalidScope('requested scope is not known', unknown.join(' '));
+          rejectUnknownScopes(ctx);
           if (indicator !== resource) throw new errors.InvalidTarget(`the only resource is ${resource}`);
           return { scope: SCOPES.join(' '), accessTokenFormat: 'opaque', accessTokenTTL };
         },
@@ -131,7 +158,9 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
   };
 
   const provider = new Provider(config.publicUrl, configuration);
-  provider.proxy = config.trustProxy.length > 0;
+  // X-Forwarded-Host/-Proto/-For are set by oauth.routes.ts from PUBLIC_URL and the client's
+  // address as Fastify determined it (TRUST_PROXY); never the client's own.
+  provider.proxy = true;
 
   // Client secrets are stored as SHA-256 digests (clients.service.ts): compare digests.
   const clientProto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean };

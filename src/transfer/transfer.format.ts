@@ -4,14 +4,25 @@
 //   {"type":"user","id":1,"username":"janedoe",…}                   each user, then
 //   {"type":"email","id":1,"user_id":1,"email":"…",…}               its addresses and
 //   {"type":"token","id":1,"user_id":1,"token_digest":"…",…}        its tokens
-//   {"type":"end","users":1,"emails":1,"tokens":1}                  the last line
+//   {"type":"client","client_id":"…","secret_digest":"…",…}         after every user, each OAuth client
+//   {"type":"end","users":1,"emails":1,"tokens":1,"clients":1}      the last line
 //
-// Rows move as they are stored (ids, password hashes, token digests), so passwords and tokens
-// keep working in the other store. The end record is there because an export cut short (a killed
-// process, a full disk) usually ends at a line boundary, where nothing else would show it.
+// Rows move as they are stored (ids, password hashes, token digests, client secret digests), so
+// passwords, tokens and the registered applications' client ids and secrets keep working in the
+// other store. The end record is there because an export cut short (a killed process, a full
+// disk) usually ends at a line boundary, where nothing else would show it.
+//
+// Not in a dump: what the OAuth server issued (grants, codes, access and refresh tokens, sessions:
+// table oauth_artifacts) and its own secrets (the ID-token signing key, cookie keys: oauth_secrets).
+// After a move users authorise their applications again, and the target makes a new signing key,
+// which relying parties pick up from the JWKS. The audit trail is not in it either.
+//
+// Version 1 still: a dump written before clients were exported (no client records, no "clients"
+// in the end record) reads as one with no clients.
 import type { Insertable, Selectable } from 'kysely';
-import type { AccessTokenRow, EmailRow, UserRow } from '../db/database.ts';
+import type { AccessTokenRow, EmailRow, OAuthClientRow, UserRow } from '../db/database.ts';
 import { parseEmail } from '../emails/email-address.ts';
+import { MAX_CLIENT_NAME_LENGTH, MAX_REDIRECT_URIS, redirectUriProblem } from '../oauth/clients.service.ts';
 import { isScope } from '../tokens/scopes.ts';
 import { isValidUsername } from '../users/username.ts';
 
@@ -60,10 +71,20 @@ export type TokenRecord = {
   revoked_at: string | null;
 };
 
-export type Counts = { users: number; emails: number; tokens: number };
+/** A registered OAuth client (src/oauth/clients.service.ts); secret_digest is null for a public one. */
+export type ClientRecord = {
+  type: 'client';
+  client_id: string;
+  name: string;
+  secret_digest: string | null;
+  redirect_uris: string[];
+  created_at: string;
+};
+
+export type Counts = { users: number; emails: number; tokens: number; clients: number };
 export type EndRecord = { type: 'end' } & Counts;
 
-export type DumpRecord = UserRecord | EmailRecord | TokenRecord | EndRecord;
+export type DumpRecord = UserRecord | EmailRecord | TokenRecord | ClientRecord | EndRecord;
 
 /** A dump that cannot be imported, with the line that shows it. */
 export class TransferError extends Error {
@@ -128,6 +149,17 @@ export function tokenRecord(row: Selectable<AccessTokenRow>): TokenRecord {
   };
 }
 
+export function clientRecord(row: Selectable<OAuthClientRow>): ClientRecord {
+  return {
+    type: 'client',
+    client_id: row.client_id,
+    name: row.name,
+    secret_digest: row.secret_digest,
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    created_at: row.created_at,
+  };
+}
+
 // Records → rows (import). email_count is left to the triggers.
 
 export function userRow(record: UserRecord): Insertable<UserRow> & { id: number } {
@@ -145,6 +177,12 @@ export function tokenRow(record: TokenRecord): Insertable<AccessTokenRow> & { id
   return { ...rest, scopes: scopes.join(' ') };
 }
 
+/** redirect_uris as createClient stores them: the JSON of the list, in its order. */
+export function clientRow(record: ClientRecord): Insertable<OAuthClientRow> {
+  const { type: _type, redirect_uris, ...rest } = record;
+  return { ...rest, redirect_uris: JSON.stringify(redirect_uris) };
+}
+
 // Validation. Each check returns what is wrong with a value, or undefined.
 
 type Check = (value: unknown) => string | undefined;
@@ -152,6 +190,8 @@ type Check = (value: unknown) => string | undefined;
 // What src/clock.ts writes: RFC 3339 UTC with six fractional digits, so times compare as text.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+// createClient makes 24 base64url characters; a little room, never ':' (HTTP Basic) or white space.
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 const id: Check = (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'must be a positive integer');
 const count: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'must be a non-negative integer');
@@ -170,6 +210,19 @@ const scopes: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isScope(s)) && new Set(v).size === v.length
     ? undefined
     : 'must be a non-empty list of distinct scopes (profile_read, profile_write, email_read, email_write)';
+const clientId: Check = (v) => (typeof v === 'string' && CLIENT_ID.test(v) ? undefined : 'must be 1 to 128 letters, digits, "-" and "_"');
+// The rules of createClient: a name users can read on the consent page, at most 100 characters.
+const clientName: Check = (v) =>
+  text(v) ?? ((v as string).trim() === '' || [...(v as string)].length > MAX_CLIENT_NAME_LENGTH ? `must be 1 to ${MAX_CLIENT_NAME_LENGTH} characters, not blank` : undefined);
+const redirectUris: Check = (v) => {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_REDIRECT_URIS) return `must be a list of 1 to ${MAX_REDIRECT_URIS} redirect URIs`;
+  for (const uri of v as unknown[]) {
+    if (typeof uri !== 'string' || !uri.isWellFormed()) return 'must be a list of strings';
+    const problem = redirectUriProblem(uri);
+    if (problem) return `holds a redirect URI that cannot be registered: ${problem}`;
+  }
+  return new Set(v).size === v.length ? undefined : 'must not list a redirect URI twice';
+};
 
 const FIELDS = {
   user: {
@@ -198,7 +251,8 @@ const FIELDS = {
     last_used_at: nullable(timestamp),
     revoked_at: nullable(timestamp),
   },
-  end: { users: count, emails: count, tokens: count },
+  client: { client_id: clientId, name: clientName, secret_digest: nullable(digest), redirect_uris: redirectUris, created_at: timestamp },
+  end: { users: count, emails: count, tokens: count, clients: count },
 } satisfies Record<DumpRecord['type'], Record<string, Check>>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -248,6 +302,8 @@ export function parseRecord(text: string, line: number): DumpRecord {
     const known = Object.keys(FIELDS).join(', ');
     throw new TransferError(line, type === undefined ? `missing field "type" (one of ${known})` : `unknown type ${JSON.stringify(type)} (expected one of ${known})`);
   }
+  // A dump written before clients were exported has none, and its end record does not count them.
+  if (type === 'end' && !Object.hasOwn(object, 'clients')) object.clients = 0;
   checkFields(object, FIELDS[type as DumpRecord['type']], type, line);
   if (type === 'email') {
     const parsed = parseEmail(object.email as string);

@@ -1,6 +1,6 @@
 // SQL for export and import. Plain functions taking the Kysely handle (or a transaction) first.
 import { sql, type Insertable, type Selectable } from 'kysely';
-import type { AccessTokenRow, Db, EmailRow, UserRow } from '../db/database.ts';
+import type { AccessTokenRow, Db, EmailRow, OAuthClientRow, UserRow } from '../db/database.ts';
 
 /**
  * Runs `fn` in one read-only snapshot, so a change committed while the export runs is in the dump
@@ -37,6 +37,16 @@ export function tokensOfUsers(db: Db, firstUserId: number, lastUserId: number): 
     .orderBy('user_id')
     .orderBy('id')
     .execute();
+}
+
+/**
+ * The OAuth clients after `afterId`, by client_id compared byte by byte: PostgreSQL's default
+ * collation would order mixed-case ids otherwise than SQLite, and the two exports of one state
+ * must be the same dump.
+ */
+export function clientsAfter(db: Db, dialect: 'sqlite' | 'postgres', afterId: string, limit: number): Promise<Selectable<OAuthClientRow>[]> {
+  const key = dialect === 'postgres' ? sql<string>`client_id COLLATE "C"` : sql<string>`client_id`;
+  return db.selectFrom('oauth_clients').selectAll().where(key, '>', afterId).orderBy(key).limit(limit).execute();
 }
 
 // Import.
@@ -111,6 +121,14 @@ export function findTokensByIdOrDigest(db: Db, ids: readonly number[], digests: 
 
 export async function insertTokens(db: Db, rows: readonly (Insertable<AccessTokenRow> & { id: number })[]): Promise<void> {
   if (rows.length > 0) await db.insertInto('access_tokens').values(rows).execute();
+}
+
+export function findClientsById(db: Db, clientIds: readonly string[]): Promise<Selectable<OAuthClientRow>[]> {
+  return db.selectFrom('oauth_clients').selectAll().where('client_id', 'in', clientIds).execute();
+}
+
+export async function insertClients(db: Db, rows: readonly Insertable<OAuthClientRow>[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('oauth_clients').values(rows).execute();
 }
 
 /**

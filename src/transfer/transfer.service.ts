@@ -1,11 +1,14 @@
 // Moving every account between stores (issue 3, item 5): `accounts export` writes the store as
 // JSON Lines (see transfer.format.ts), `accounts import` applies such a dump to another store.
 //
-// Export: one read snapshot, users paged by id, so memory stays flat however many there are.
+// Export: one read snapshot, users paged by id, then the OAuth clients paged by client_id, so
+// memory stays flat however many there are. What the OAuth server issued and its keys stay behind
+// (see transfer.format.ts).
 // Import: two passes. The first reads the input, checks every line and how the lines relate (ids,
-// usernames, addresses and token digests unique; every address and token after its user; one
-// primary per user; the end record's counts), and spools the lines to a private temporary file.
-// Only then does the second pass open one write transaction and apply it: all of it or nothing.
+// usernames, addresses, token digests and client ids unique; every address and token after its
+// user; the clients after every user; one primary per user; the end record's counts), and spools
+// the lines to a private temporary file. Only then does the second pass open one write transaction
+// and apply it: all of it or nothing.
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,8 @@ import { MAX_EMAILS_PER_USER } from '../emails/emails.service.ts';
 import { readLines } from './lines.ts';
 import {
   TransferError,
+  clientRecord,
+  clientRow,
   emailRecord,
   emailRow,
   headerLine,
@@ -25,6 +30,7 @@ import {
   tokenRow,
   userRecord,
   userRow,
+  type ClientRecord,
   type Counts,
   type DumpRecord,
   type EmailRecord,
@@ -34,10 +40,13 @@ import {
 import {
   advanceIdSequences,
   clearEmailsAndTokens,
+  clientsAfter,
   emailsOfUsers,
+  findClientsById,
   findEmailsByIdOrKey,
   findTokensByIdOrDigest,
   findUsersByIdOrUsername,
+  insertClients,
   insertEmails,
   insertTokens,
   readSnapshot,
@@ -48,7 +57,7 @@ import {
 } from './transfer.repository.ts';
 
 export type { Counts } from './transfer.format.ts';
-export type ImportSummary = Counts & { newUsers: number };
+export type ImportSummary = Counts & { newUsers: number; newClients: number };
 
 /** Users per page on export, records per batch on import: well under every dialect's parameter limit. */
 const BATCH_SIZE = 500;
@@ -57,7 +66,7 @@ const BATCH_SIZE = 500;
 
 /** Writes the whole store to `write` as JSON Lines; returns what it wrote. */
 export async function exportDump(deps: Deps, write: (chunk: string) => void | Promise<void>, pageSize = BATCH_SIZE): Promise<Counts> {
-  const counts: Counts = { users: 0, emails: 0, tokens: 0 };
+  const counts: Counts = { users: 0, emails: 0, tokens: 0, clients: 0 };
   await readSnapshot(deps.store.db, async (trx) => {
     await write(`${headerLine(deps.clock.nowIso())}\n`);
     let afterId = 0;
@@ -78,6 +87,14 @@ export async function exportDump(deps: Deps, write: (chunk: string) => void | Pr
         counts.tokens += tokens.get(user.id)?.length ?? 0;
       }
       await write(`${lines.join('\n')}\n`);
+    }
+    let afterClientId = '';
+    for (;;) {
+      const clients = await clientsAfter(trx, deps.store.dialect, afterClientId, pageSize);
+      if (clients.length === 0) break;
+      afterClientId = clients[clients.length - 1]!.client_id;
+      await write(`${clients.map((client) => JSON.stringify(clientRecord(client))).join('\n')}\n`);
+      counts.clients += clients.length;
     }
     await write(`${JSON.stringify({ type: 'end', ...counts })}\n`);
   });
@@ -148,13 +165,15 @@ async function checkAndSpool(input: AsyncIterable<Buffer | string>, path: string
   };
 
   try {
-    const counts: Counts = { users: 0, emails: 0, tokens: 0 };
+    const counts: Counts = { users: 0, emails: 0, tokens: 0, clients: 0 };
     const users = new Map<number, UserSeen>();
     const usernames = new Map<string, number>();
     const emailIds = new Map<number, number>();
     const emailKeys = new Map<string, number>();
     const tokenIds = new Map<number, number>();
     const tokenDigests = new Map<string, number>();
+    const clientIds = new Map<string, number>();
+    let firstClientLine: number | undefined;
     let lastLine = 0;
     let ended = false;
 
@@ -193,6 +212,9 @@ async function checkAndSpool(input: AsyncIterable<Buffer | string>, path: string
       }
       // A complete end record without its newline (an editor dropped it) is still complete.
       if (!terminated && record.type !== 'end') throw new TransferError(line, 'the dump is truncated: the last line is incomplete');
+      if (firstClientLine !== undefined && (record.type === 'user' || record.type === 'email' || record.type === 'token')) {
+        throw new TransferError(line, `a ${record.type} after the clients (line ${firstClientLine}): the clients come after every user, address and token`);
+      }
 
       switch (record.type) {
         case 'user':
@@ -220,8 +242,13 @@ async function checkAndSpool(input: AsyncIterable<Buffer | string>, path: string
           unique(tokenDigests, record.token_digest, line, `a token with this token_digest`);
           counts.tokens += 1;
           break;
+        case 'client':
+          firstClientLine ??= line;
+          unique(clientIds, record.client_id, line, `client id "${record.client_id}"`);
+          counts.clients += 1;
+          break;
         case 'end':
-          if (record.users !== counts.users || record.emails !== counts.emails || record.tokens !== counts.tokens) {
+          if (record.users !== counts.users || record.emails !== counts.emails || record.tokens !== counts.tokens || record.clients !== counts.clients) {
             throw new TransferError(line, `the "end" record counts ${describeCounts(record)}, but the dump has ${describeCounts(counts)}`);
           }
           ended = true;
@@ -243,7 +270,7 @@ async function checkAndSpool(input: AsyncIterable<Buffer | string>, path: string
 }
 
 function describeCounts(counts: Counts): string {
-  return `${counts.users} users, ${counts.emails} emails, ${counts.tokens} tokens`;
+  return `${counts.users} users, ${counts.emails} emails, ${counts.tokens} tokens, ${counts.clients} clients`;
 }
 
 // Import, second pass
@@ -253,28 +280,32 @@ function describeCounts(counts: Counts): string {
  * ends with exactly the dump's addresses and tokens: theirs in the store are removed first, then
  * the dump's inserted with their ids (so an address may move between two of the dump's users).
  * Importing the same dump again changes nothing. A username, address or token held in the store
- * by an account the dump does not describe is a conflict, and nothing is imported.
+ * by an account the dump does not describe is a conflict, and nothing is imported. Clients are
+ * matched by client_id: one the target holds already must be the dump's exactly (no command
+ * changes a client, so another name, secret or redirect URI there is another registration), and
+ * is left as it is; a difference is a conflict. Clients not in the dump are left alone.
  */
 export async function applyDump(deps: Deps, dump: CheckedDump): Promise<ImportSummary> {
   return deps.store.write(async (trx) => {
     for (let i = 0; i < dump.userIds.length; i += BATCH_SIZE) await clearEmailsAndTokens(trx, dump.userIds.slice(i, i + BATCH_SIZE));
-    let newUsers = 0;
+    const created = { users: 0, clients: 0 };
     let batch: Batch = emptyBatch();
     let size = 0;
     for await (const { line, record } of dump.records()) {
       if (record.type === 'user') batch.users.push({ line, record });
       else if (record.type === 'email') batch.emails.push({ line, record });
-      else batch.tokens.push({ line, record });
+      else if (record.type === 'token') batch.tokens.push({ line, record });
+      else batch.clients.push({ line, record });
       size += 1;
       if (size >= BATCH_SIZE) {
-        newUsers += await applyBatch(trx, batch);
+        await applyBatch(trx, batch, created);
         batch = emptyBatch();
         size = 0;
       }
     }
-    newUsers += await applyBatch(trx, batch);
+    await applyBatch(trx, batch, created);
     if (deps.store.dialect === 'postgres') await advanceIdSequences(trx);
-    return { ...dump.counts, newUsers };
+    return { ...dump.counts, newUsers: created.users, newClients: created.clients };
   });
 }
 
@@ -289,15 +320,14 @@ export async function importDump(deps: Deps, input: AsyncIterable<Buffer | strin
 }
 
 type Numbered<T> = { line: number; record: T };
-type Batch = { users: Numbered<UserRecord>[]; emails: Numbered<EmailRecord>[]; tokens: Numbered<TokenRecord>[] };
+type Batch = { users: Numbered<UserRecord>[]; emails: Numbered<EmailRecord>[]; tokens: Numbered<TokenRecord>[]; clients: Numbered<ClientRecord>[] };
 
 function emptyBatch(): Batch {
-  return { users: [], emails: [], tokens: [] };
+  return { users: [], emails: [], tokens: [], clients: [] };
 }
 
-/** Users first: a batch's addresses and tokens may belong to its users. Returns how many users are new. */
-async function applyBatch(trx: Db, batch: Batch): Promise<number> {
-  let created = 0;
+/** Users first: a batch's addresses and tokens may belong to its users. Adds the new users and clients to `created`. */
+async function applyBatch(trx: Db, batch: Batch, created: { users: number; clients: number }): Promise<void> {
   if (batch.users.length > 0) {
     const held = await findUsersByIdOrUsername(trx, batch.users.map((u) => u.record.id), batch.users.map((u) => u.record.username));
     const usernameOfId = new Map(held.map((h) => [h.id, h.username]));
@@ -312,7 +342,7 @@ async function applyBatch(trx: Db, batch: Batch): Promise<number> {
       if (holderId !== undefined && holderId !== record.id) {
         throw new TransferError(line, `conflict: the username "${record.username}" belongs to user ${holderId} in the target, not to user ${record.id}`);
       }
-      if (holder === undefined) created += 1;
+      if (holder === undefined) created.users += 1;
     }
     await upsertUsers(trx, batch.users.map((u) => userRow(u.record)));
   }
@@ -329,7 +359,24 @@ async function applyBatch(trx: Db, batch: Batch): Promise<number> {
     if (held.length > 0) throw conflict(batch.tokens, held, (r) => r.token_digest, (r) => ['this token', `token id ${r.id}`]);
     await insertTokens(trx, batch.tokens.map((t) => tokenRow(t.record)));
   }
-  return created;
+  if (batch.clients.length > 0) {
+    const held = new Map((await findClientsById(trx, batch.clients.map((c) => c.record.client_id))).map((row) => [row.client_id, row]));
+    const fresh: ClientRecord[] = [];
+    for (const { line, record } of batch.clients) {
+      const row = held.get(record.client_id);
+      if (row === undefined) {
+        fresh.push(record);
+        continue;
+      }
+      const theirs = clientRecord(row);
+      const differing = (['name', 'secret_digest', 'redirect_uris', 'created_at'] as const).filter((field) => JSON.stringify(theirs[field]) !== JSON.stringify(record[field]));
+      if (differing.length > 0) {
+        throw new TransferError(line, `conflict: client "${record.client_id}" is registered in the target with another ${differing.join(', ')}`);
+      }
+    }
+    await insertClients(trx, fresh.map(clientRow));
+    created.clients += fresh.length;
+  }
 }
 
 /** The error for the first line of the batch that collides with a row held outside the dump. */

@@ -8,6 +8,11 @@ import { startSmtpPeer, type SmtpPeer } from './smtp.ts';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** Headless Chromium, launched as this machine's closed network needs. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
 export type BrowserScenario = { smtp: SmtpPeer; t: TestApp; browser: Browser; origin: string; close(): Promise<void> };
 
 export async function startBrowserScenario(): Promise<BrowserScenario> {
@@ -16,7 +21,7 @@ export async function startBrowserScenario(): Promise<BrowserScenario> {
   const origin = `http://127.0.0.1:${port}`;
   const t = await buildTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: origin } });
   await t.app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   return {
     smtp,
     t,

@@ -47,9 +47,12 @@ export type ServerProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
-/** Starts `accounts serve` on a free port and waits until /healthz answers. */
+/**
+ * Starts `accounts serve` and waits until /healthz answers: on env.PORT when given (a test that
+ * must know the port first, e.g. for PUBLIC_URL), on a free port otherwise.
+ */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
   const child = spawn(NODE, [BIN, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },

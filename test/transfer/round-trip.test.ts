@@ -1,10 +1,11 @@
 // `accounts export` / `accounts import` as an operator runs them, with real processes on real
 // stores, whatever dialect this test project runs on: SQLite → PostgreSQL → SQLite, logging in
-// with a password and with tokens after each move (issue 3, item 5).
+// with a password and with tokens after each move (issue 3, item 5), and the registered OAuth
+// clients authenticating with their ids and secrets after each move (issue 4).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_URL, basic, bearer, makeTempDir } from '../support/app.ts';
+import { PUBLIC_URL, basic, bearer, buildTestApp, makeTempDir } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli, startServer, type CliResult, type ServerProcess } from '../support/processes.ts';
 
@@ -55,6 +56,35 @@ async function request(server: ServerProcess, method: string, path: string, auth
   return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
 
+type Client = { client_id: string; client_secret?: string };
+
+/** The token endpoint's answer to a refresh with a made-up refresh token: 400 invalid_grant once the client is authenticated. */
+async function refreshWith(databaseUrl: string, client: Client): Promise<{ status: number; error: unknown }> {
+  const target = await buildTestApp({ databaseUrl });
+  try {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token' });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (client.client_secret === undefined) form.set('client_id', client.client_id);
+    else headers.authorization = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+    const response = await target.app.inject({ method: 'POST', url: '/api/v1.1/o/token/', headers, payload: form.toString() });
+    return { status: response.statusCode, error: (response.json() as { error?: unknown }).error };
+  } finally {
+    await target.close();
+  }
+}
+
+/** The clients as `accounts client list --json` shows them, and each one authenticating at the token endpoint. */
+async function observeClients(env: Record<string, string>): Promise<unknown[]> {
+  const listed = (await cli(env, ['client', 'list', '--json'])).stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as unknown);
+  expect(await refreshWith(env.DATABASE_URL!, clients.confidential)).toEqual({ status: 400, error: 'invalid_grant' });
+  expect(await refreshWith(env.DATABASE_URL!, clients.public)).toEqual({ status: 400, error: 'invalid_grant' });
+  expect(await refreshWith(env.DATABASE_URL!, { ...clients.confidential, client_secret: 'not the secret' })).toEqual({ status: 401, error: 'invalid_client' });
+  return listed;
+}
+
 type Seen = { janeProfile: unknown; janeEmails: unknown; johnProfile: unknown; johnEmails: unknown };
 
 /** What the API shows of both users, logging in with Jane's password and tokens and John's expiring token. */
@@ -83,8 +113,10 @@ async function observe(env: Record<string, string>): Promise<Seen> {
 }
 
 const tokens = { laptop: '', revoked: '', expiring: '' };
+const clients: { confidential: Client; public: Client } = { confidential: { client_id: '' }, public: { client_id: '' } };
 let sqliteEnv: Record<string, string>;
 let original: Seen;
+let originalClients: unknown[];
 let firstDump: string;
 
 beforeAll(async () => {
@@ -96,6 +128,11 @@ beforeAll(async () => {
   tokens.revoked = await token(['janedoe', '--scopes', 'profile_read', '--name', 'old']);
   tokens.expiring = await token(['johndoe', '--scopes', 'profile_read,email_read', '--name', 'ci', '--expires-in', '30d']);
   await cli(sqliteEnv, ['token', 'revoke', tokens.revoked]);
+  const client = async (args: string[]) => JSON.parse((await cli(sqliteEnv, ['client', 'create', ...args])).stdout.trimEnd().split('\n').at(-1)!) as Client;
+  clients.confidential = await client(['--name', 'Build dashboard', '--redirect-uri', 'https://ci.example.com/callback', '--redirect-uri', 'http://127.0.0.1:8123/cb']);
+  clients.public = await client(['--name', 'Desktop app', '--redirect-uri', 'http://localhost/callback', '--public']);
+  expect(clients.confidential.client_secret).toEqual(expect.any(String));
+  expect(clients.public.client_secret).toBeUndefined();
 
   // Extra addresses and a profile field, through the API (there is no CLI command for them).
   const server = await startServer(sqliteEnv);
@@ -111,10 +148,14 @@ beforeAll(async () => {
   // Logging in here first sets the tokens' last-used times, which later logins within a minute
   // leave alone: the dumps of the stores below must be identical.
   original = await observe(sqliteEnv);
+  originalClients = await observeClients(sqliteEnv);
+  expect(originalClients).toHaveLength(2);
 
   const exported = await cli(sqliteEnv, ['export']);
   firstDump = exported.stdout;
   expect(exported.stderr).toBe('Exported 2 users, 5 emails, 3 tokens.\n');
+  expect(firstDump).toContain(`"type":"client","client_id":"${clients.public.client_id}"`);
+  expect(firstDump).not.toContain(clients.confidential.client_secret);
 });
 
 afterAll(async () => {
@@ -134,6 +175,10 @@ describe('SQLite → PostgreSQL → SQLite', () => {
     expect(await observe(postgresEnv)).toEqual(original);
   });
 
+  it('the OAuth clients moved to PostgreSQL: the same ids, and the confidential one authenticates with its secret', async () => {
+    expect(await observeClients(postgresEnv)).toEqual(originalClients);
+  });
+
   it('exports from PostgreSQL the same dump, but for exported_at', async () => {
     secondDump = await exportFrom(postgresEnv);
     expect(secondDump.split('\n')[0]).not.toBe(firstDump.split('\n')[0]);
@@ -144,6 +189,7 @@ describe('SQLite → PostgreSQL → SQLite', () => {
     const backEnv = await store('sqlite');
     await cli(backEnv, ['import'], secondDump);
     expect(await observe(backEnv)).toEqual(original);
+    expect(await observeClients(backEnv)).toEqual(originalClients);
     expect(body(await exportFrom(backEnv))).toBe(body(firstDump));
   });
 
