@@ -11,11 +11,11 @@ async function writeOut(chunk: string): Promise<void> {
 export function registerTransferCommands(program: Command): void {
   program
     .command('export')
-    .description('write every user, email address and token digest to standard output as JSON Lines')
-    .addHelpText('after', '\nExample: accounts export > dump.jsonl\nThe dump holds password hashes and token digests: keep it as safe as the database.')
+    .description('write every user, email address, token digest and OAuth client to standard output as JSON Lines')
+    .addHelpText('after', '\nExample: accounts export > dump.jsonl\nThe dump holds password hashes, token digests and client secret digests: keep it as safe as the database.\nOAuth grants and tokens are not exported: users authorise applications again after a move.')
     .action(async () => {
       const counts = await withDeps((deps) => exportDump(deps, writeOut));
-      say(`Exported ${counts.users} users, ${counts.emails} emails, ${counts.tokens} tokens.`);
+      say(`Exported ${counts.users} users, ${counts.emails} emails, ${counts.tokens} tokens, ${counts.clients} OAuth clients.`);
     });
 
   program
@@ -33,7 +33,7 @@ export function registerTransferCommands(program: Command): void {
         const summary = await withDeps((deps) => applyDump(deps, dump));
         say(
           `Imported ${summary.users} users (${summary.newUsers} new, ${summary.users - summary.newUsers} updated), ` +
-            `${summary.emails} emails, ${summary.tokens} tokens.`,
+            `${summary.emails} emails, ${summary.tokens} tokens, ${summary.clients} OAuth clients (${summary.newClients} new).`,
         );
       } finally {
         await dump.dispose();

@@ -153,7 +153,7 @@ beforeAll(async () => {
 
   const exported = await cli(sqliteEnv, ['export']);
   firstDump = exported.stdout;
-  expect(exported.stderr).toBe('Exported 2 users, 5 emails, 3 tokens.\n');
+  expect(exported.stderr).toBe('Exported 2 users, 5 emails, 3 tokens, 2 OAuth clients.\n');
   expect(firstDump).toContain(`"type":"client","client_id":"${clients.public.client_id}"`);
   expect(firstDump).not.toContain(clients.confidential.client_secret);
 });
@@ -171,7 +171,7 @@ describe('SQLite → PostgreSQL → SQLite', () => {
     postgresEnv = await store('postgres');
     const imported = await cli(postgresEnv, ['import'], firstDump);
     expect(imported.stdout).toBe('');
-    expect(imported.stderr).toBe('Imported 2 users (2 new, 0 updated), 5 emails, 3 tokens.\n');
+    expect(imported.stderr).toBe('Imported 2 users (2 new, 0 updated), 5 emails, 3 tokens, 2 OAuth clients (2 new).\n');
     expect(await observe(postgresEnv)).toEqual(original);
   });
 
@@ -195,7 +195,7 @@ describe('SQLite → PostgreSQL → SQLite', () => {
 
   it('importing the same dump again into PostgreSQL changes nothing', async () => {
     const imported = await cli(postgresEnv, ['import'], firstDump);
-    expect(imported.stderr).toBe('Imported 2 users (0 new, 2 updated), 5 emails, 3 tokens.\n');
+    expect(imported.stderr).toBe('Imported 2 users (0 new, 2 updated), 5 emails, 3 tokens, 2 OAuth clients (0 new).\n');
     expect(body(await exportFrom(postgresEnv))).toBe(body(firstDump));
   });
 
