@@ -72,3 +72,8 @@ export async function grantIdsOf(db: Db, accountId: string, clientId: string): P
     .execute();
   return rows.flatMap((r) => (r.grant_id === null ? [] : [r.grant_id]));
 }
+
+/** The provider's login sessions of the user: ended when the password changes. */
+export async function deleteLoginSessionsOf(db: Db, accountId: string): Promise<void> {
+  await db.deleteFrom('oauth_artifacts').where('model', '=', 'Session').where('account_id', '=', accountId).execute();
+}

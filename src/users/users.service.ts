@@ -10,6 +10,7 @@ import { insertEmail } from '../emails/emails.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
+import { deleteLoginSessionsOf } from '../oauth/artifacts.repository.ts';
 import {
   findUserByUsername,
   findUserWithPrimaryEmail,
@@ -130,6 +131,9 @@ export async function setPassword(deps: Deps, username: string, password: string
   const passwordHash = await hashPassword(password);
   await deps.store.write(async (trx) => {
     await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() });
+    // Whoever was logged in to the authorization server with the old password logs in again
+    // (the applications the user allowed keep their tokens: they never saw the password).
+    await deleteLoginSessionsOf(trx, String(user.id));
     await recordAuditEvent(deps, { ...context, event: 'password_changed', userId: user.id, username: user.username }, trx);
   });
   deps.credentialEvents?.changed({ userId: user.id });

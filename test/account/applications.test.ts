@@ -2,6 +2,7 @@
 // allowed, through the real authorization flow, and revoking one ends its tokens at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/audit.service.ts';
+import { setPassword } from '../../src/users/users.service.ts';
 import { bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 import { authorize, makeClient, pkcePair, redeem } from '../support/oauth.ts';
 import { browserFor } from './session.ts';
@@ -13,6 +14,24 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+});
+
+describe('the login session of the authorization server', () => {
+  it('lets the same browser through without logging in again, until the password changes', async () => {
+    const user = await makeUser(t.deps);
+    const client = await makeClient(t.deps);
+    const first = await authorize(t.app, client, user, { challenge: pkcePair().challenge });
+    expect(first).toMatchObject({ sawLogin: true, sawConsent: true });
+    expect(first.code).toBeTruthy();
+    const again = await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: first.browser });
+    expect(again).toMatchObject({ sawLogin: false, sawConsent: false });
+    expect(again.code).toBeTruthy();
+
+    await setPassword(t.deps, user.username, 'a brand new password');
+    const afterChange = await authorize(t.app, client, { ...user, password: 'a brand new password' }, { challenge: pkcePair().challenge, browser: first.browser });
+    expect(afterChange.sawLogin).toBe(true);
+    expect(afterChange.code).toBeTruthy();
+  });
 });
 
 describe('authorised applications on the settings page', () => {

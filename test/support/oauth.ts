@@ -36,7 +36,7 @@ export async function authorize(
   client: { client_id: string; redirectUri: string },
   user: { username: string; password: string },
   options: { scope?: string; challenge?: string; browser?: Browser; decision?: 'allow' | 'deny' } = {},
-): Promise<{ code: string | null; callback: URL; browser: Browser }> {
+): Promise<{ code: string | null; callback: URL; browser: Browser; sawLogin: boolean; sawConsent: boolean }> {
   const browser = options.browser ?? browserFor(app);
   const query = new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: client.redirectUri, state: 'st4te' });
   if (options.scope !== undefined) query.set('scope', options.scope);
@@ -45,11 +45,13 @@ export async function authorize(
     query.set('code_challenge_method', 'S256');
   }
   let res = await browser.get(`/api/v1.1/o/authorize/?${query}`);
+  let sawLogin = false;
+  let sawConsent = false;
   for (let step = 0; step < 8; step++) {
     const location = String(res.headers.location ?? '');
     if (res.statusCode === 303 && location.startsWith(client.redirectUri)) {
       const callback = new URL(location);
-      return { code: callback.searchParams.get('code'), callback, browser };
+      return { code: callback.searchParams.get('code'), callback, browser, sawLogin, sawConsent };
     }
     if (res.statusCode >= 300 && res.statusCode < 400) {
       res = await browser.get(follow(res));
@@ -58,6 +60,8 @@ export async function authorize(
     expect(res.statusCode, res.body).toBe(200);
     const action = /<form method="post" action="([^"]+)"/.exec(res.body)?.[1];
     if (!action) throw new Error(`no form on the page:\n${res.body}`);
+    if (action.endsWith('/login')) sawLogin = true;
+    else sawConsent = true;
     res = action.endsWith('/login')
       ? await browser.post(action, { username: user.username, password: user.password })
       : await browser.post(action, { decision: options.decision ?? 'allow' });
