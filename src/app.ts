@@ -153,6 +153,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const provider = createProvider(deps, providerSecrets);
   // The provider answers its own errors (RFC 6749 shape); the unexpected ones go to our log.
   provider.on('server_error', (_ctx: unknown, error: Error) => app.log.error({ err: error }, 'oauth: unexpected error'));
+  provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
+    metrics.oauthTokens.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') });
+  });
+  // Error codes are the RFC's short list (the provider's errors carry one), so labels stay few.
+  const countError = (endpoint: string) => (_ctx: unknown, error: { error?: unknown }) =>
+    metrics.oauthErrors.inc({ endpoint, error: typeof error.error === 'string' ? error.error : 'server_error' });
+  provider.on('authorization.error', countError('authorization'));
+  provider.on('grant.error', countError('token'));
+  provider.on('introspection.error', countError('introspection'));
+  provider.on('revocation.error', countError('revocation'));
+  provider.on('userinfo.error', countError('userinfo'));
   await registerOAuthRoutes(app, deps, provider);
   registerInteractionRoutes(app, deps, provider, throttle, providerSecrets.cookieKeys[0]!);
 

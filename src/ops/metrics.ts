@@ -11,6 +11,8 @@ export type Metrics = {
   authFailures: Counter<'reason'>;
   mailSent: Counter;
   mailSendFailures: Counter;
+  oauthTokens: Counter<'grant_type'>;
+  oauthErrors: Counter<'endpoint' | 'error'>;
 };
 
 export function createMetrics(store: Store): Metrics {
@@ -45,6 +47,18 @@ export function createMetrics(store: Store): Metrics {
     help: 'Mail messages given up on after every attempt failed (see the log for why).',
     registers: [registry],
   });
+  const oauthTokens = new Counter({
+    name: 'accounts_oauth_token_responses_total',
+    help: 'Successful token endpoint answers of the authorization server, by grant type.',
+    labelNames: ['grant_type'] as const,
+    registers: [registry],
+  });
+  const oauthErrors = new Counter({
+    name: 'accounts_oauth_errors_total',
+    help: 'Errors the authorization server answered, by endpoint and RFC 6749 error code.',
+    labelNames: ['endpoint', 'error'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'accounts_db_pool_connections',
     help: 'Database connections, by state: in_use, idle, and requests waiting for one.',
@@ -57,5 +71,5 @@ export function createMetrics(store: Store): Metrics {
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
-  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures };
+  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures, oauthTokens, oauthErrors };
 }

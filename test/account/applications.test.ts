@@ -85,3 +85,19 @@ describe('authorised applications on the settings page', () => {
     expect(events.find((e) => e.event === 'oauth_revoked')).toMatchObject({ actor: 'self', detail: { client_id: client.client_id } });
   });
 });
+
+describe('metrics of the authorization server', () => {
+  it('counts token answers by grant type and errors by endpoint and code, and the requests by route', async () => {
+    const user = await makeUser(t.deps);
+    const client = await makeClient(t.deps);
+    const { verifier, challenge } = pkcePair();
+    const { code } = await authorize(t.app, client, user, { challenge });
+    expect((await redeem(t.app, client, code!, verifier)).status).toBe(200);
+    expect((await redeem(t.app, client, code!, verifier)).status).toBe(400); // reused: invalid_grant
+    const metrics = (await t.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(/accounts_oauth_token_responses_total\{grant_type="authorization_code"\} [1-9]/);
+    expect(metrics).toMatch(/accounts_oauth_errors_total\{endpoint="token",error="invalid_grant"\} [1-9]/);
+    expect(metrics).toMatch(/accounts_http_requests_total\{method="POST",route="\/api\/v1\.1\/o\/token\/",status="200"\} [1-9]/);
+  });
+});
+
