@@ -39,6 +39,9 @@ ul.rows > li { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center;
 ul.rows > li:last-child { border-bottom: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: 0.4rem; }
 .actions form { margin: 0; }
+form.decision { margin-top: 1.25rem; }
+form.decision button { margin: 0; padding: 0.5rem 1.4rem; font-weight: 600; border: 1px solid transparent; }
+form.decision button.secondary { border-color: var(--line); }
 .badge { display: inline-block; font-size: 0.8rem; padding: 0 0.45rem; border-radius: 1rem; border: 1px solid var(--line); margin-left: 0.35rem; }
 .address, code { overflow-wrap: anywhere; }
 code.token { display: block; font-size: 1.05rem; padding: 0.75rem; border-radius: 0.5rem; border: 1px dashed var(--accent); user-select: all; }

@@ -3,6 +3,7 @@
 // to one client; revoking it deletes it and every code and token issued under it, so the next
 // API call with one of those tokens is refused (the API reads tokens from the database).
 import type { Deps } from '../deps.ts';
+import { formatMicros } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
@@ -35,7 +36,7 @@ export async function listGrants(deps: Deps, userId: number): Promise<GrantSumma
   for (const row of rows) {
     if (row.client_id === null) continue;
     const payload = JSON.parse(row.payload) as GrantPayload;
-    const grantedAt = new Date((payload.iat ?? 0) * 1000).toISOString();
+    const grantedAt = formatMicros((payload.iat ?? 0) * 1_000_000);
     const entry = byClient.get(row.client_id);
     if (!entry) {
       byClient.set(row.client_id, { client_id: row.client_id, client_name: row.client_name, scopes: scopesOf(payload), granted_at: grantedAt });

@@ -68,7 +68,7 @@ export function consentPage(options: ConsentPageOptions): string {
 ${items}
 </ul>
 <p class="muted">You will be sent back to <code>${escapeHtml(options.redirectOrigin)}</code>. You can revoke this access at any time on your account page.</p>
-<form method="post" action="${escapeHtml(options.action)}" class="actions">
+<form method="post" action="${escapeHtml(options.action)}" class="actions decision">
 ${csrfField(options.csrfToken)}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>

@@ -96,6 +96,8 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     req.headers['x-forwarded-host'] = publicOrigin.host;
     req.headers['x-forwarded-proto'] = publicOrigin.protocol.replace(/:$/, '');
     req.headers['x-forwarded-for'] = clientIp;
+    // What the app's onSend hook adds to every answer; the provider's answers skip that hook.
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
     reply.hijack();
     await callback(req, reply.raw);
   };

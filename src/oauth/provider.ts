@@ -186,6 +186,15 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     await next();
   });
 
+  // The metadata lists the API's scopes beside the OpenID ones (RFC 8414 §2, scopes_supported):
+  // the provider knows only its own, the API's belong to the resource server.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
+    const body = ctx.body as { scopes_supported?: string[] };
+    body.scopes_supported = [...new Set([...(body.scopes_supported ?? []), ...SCOPES])];
+  });
+
   // The docker.io token response names the user too (../shared/spec/oauth.md).
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next();

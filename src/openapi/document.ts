@@ -11,14 +11,23 @@ export function openApiOptions(config: Config): SwaggerOptions {
         title: 'docker.io Accounts API v1.1',
         version: '1.1',
         description:
-          'User profiles and email addresses. Authenticate with HTTP Basic (username and password, or username and an access token) or with a Bearer access token. ' +
-          `Tokens carry scopes (${SCOPES.join(', ')}); each operation names the one it needs. Errors are {"detail", "code", "errors"?}.`,
+          'User profiles and email addresses. Authenticate with HTTP Basic (username and password, or username and a personal access token) or with a Bearer access token. ' +
+          `Tokens carry scopes (${SCOPES.join(', ')}); each operation names the one it needs. Errors are {"detail", "code", "errors"?}.\n\n` +
+          "Bearer tokens are personal access tokens or OAuth 2.0 access tokens. Applications get the latter from the service's own " +
+          'authorization server (authorization code flow with PKCE S256; also an OpenID Provider), whose endpoints are under /api/v1.1/o/ ' +
+          '(authorize, token, revoke, introspect, userinfo, jwks) and are not described here: they are OAuth 2.0 endpoints, described by the ' +
+          `authorization server metadata (RFC 8414) at ${config.publicUrl}/.well-known/oauth-authorization-server ` +
+          `(also ${config.publicUrl}/.well-known/openid-configuration). Their errors are OAuth's {"error", "error_description"}.`,
       },
       servers: [{ url: config.publicUrl }],
       components: {
         securitySchemes: {
-          basicAuth: { type: 'http', scheme: 'basic', description: 'Username and password (all scopes), or username and an access token (its scopes).' },
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'A personal access token.' },
+          basicAuth: { type: 'http', scheme: 'basic', description: 'Username and password (all scopes), or username and a personal access token (its scopes).' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A personal access token, or an OAuth 2.0 access token from the authorization server (see the metadata at /.well-known/oauth-authorization-server); either carries its scopes.',
+          },
         },
       },
     },

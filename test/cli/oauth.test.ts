@@ -4,7 +4,7 @@
 // tests need no browser; the full OAuth flow is tested elsewhere.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDate } from '../../src/clock.ts';
+import { formatDate, formatMicros } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import type { OAuthArtifactRow, OAuthClientRow } from '../../src/db/database.ts';
@@ -316,11 +316,11 @@ describe('accounts grant list and revoke', () => {
       client_id: mail,
       client_name: 'Mail Reader',
       scopes: ['email_read', 'email_write', 'openid', 'profile_read'],
-      granted_at: new Date((now - 7200) * 1000).toISOString(),
+      granted_at: formatMicros((now - 7200) * 1_000_000),
     });
-    expect(byClient.get(profile)).toEqual({ client_id: profile, client_name: 'Profile Viewer', scopes: ['profile_read'], granted_at: new Date((now - 30) * 1000).toISOString() });
+    expect(byClient.get(profile)).toEqual({ client_id: profile, client_name: 'Profile Viewer', scopes: ['profile_read'], granted_at: formatMicros((now - 30) * 1_000_000) });
     expect(await listGrantsJson('otheruser')).toEqual([
-      { client_id: mail, client_name: 'Mail Reader', scopes: ['profile_read'], granted_at: new Date((now - 10) * 1000).toISOString() },
+      { client_id: mail, client_name: 'Mail Reader', scopes: ['profile_read'], granted_at: formatMicros((now - 10) * 1_000_000) },
     ]);
 
     const table = await cli.ok(['grant', 'list', 'grantuser']);
@@ -328,8 +328,8 @@ describe('accounts grant list and revoke', () => {
     expect(header!.split(/\s{2,}/)).toEqual(['CLIENT ID', 'NAME', 'SCOPES', 'GRANTED']);
     expect(rows.map((r) => r.split(/\s{2,}/))).toEqual(
       expect.arrayContaining([
-        [mail, 'Mail Reader', 'email_read,email_write,openid,profile_read', new Date((now - 7200) * 1000).toISOString()],
-        [profile, 'Profile Viewer', 'profile_read', new Date((now - 30) * 1000).toISOString()],
+        [mail, 'Mail Reader', 'email_read,email_write,openid,profile_read', formatMicros((now - 7200) * 1_000_000)],
+        [profile, 'Profile Viewer', 'profile_read', formatMicros((now - 30) * 1_000_000)],
       ]),
     );
     expect(rows).toHaveLength(2);
