@@ -10,9 +10,9 @@ import { join, resolve } from 'node:path';
 import { measure, type Measurement, type Request } from './load.ts';
 import { descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
-import { copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
+import { BENCH_PUBLIC_URL, copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
 
-const PUBLIC_URL = 'https://accounts.example.com';
+const PUBLIC_URL = BENCH_PUBLIC_URL;
 const DOCS = join(REPO, 'docs/BENCHMARKS.md');
 
 function log(line: string): void {
@@ -72,6 +72,11 @@ const BEARER_GET: Case = {
 
 const CASES: Case[] = [
   BEARER_GET,
+  {
+    id: 'oauth',
+    label: 'GET user, OAuth access token',
+    requests: (user) => [{ method: 'GET', path: userPath(user), headers: { authorization: `Bearer ${user.oauthToken}` } }],
+  },
   {
     id: 'basic',
     label: 'GET user, Basic (warm)',

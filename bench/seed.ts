@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { hashPassword } from '../src/auth/passwords.ts';
 import { formatMicros } from '../src/clock.ts';
+import { artifactDigest } from '../src/oauth/artifacts.repository.ts';
+import { apiResource } from '../src/oauth/paths.ts';
 import { openStore } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { migrations } from '../src/db/migrations/index.ts';
@@ -26,11 +28,14 @@ import { SCOPES } from '../src/tokens/scopes.ts';
 import { TOKEN_PREFIX, generateToken, tokenDigest, tokenHint } from '../src/tokens/token-format.ts';
 
 /** Bump when the generated data changes, so that cached databases are rebuilt. */
-const SEED_FORMAT = 1;
+const SEED_FORMAT = 2;
 export const BENCH_USER_COUNT = 100;
 export const CACHE_DIR = join(import.meta.dirname, '.cache');
 
-export type BenchUser = { id: number; username: string; token: string };
+export type BenchUser = { id: number; username: string; token: string; oauthToken: string };
+
+/** The bench server's PUBLIC_URL: OAuth access tokens are issued for its API (their audience). */
+export const BENCH_PUBLIC_URL = 'https://accounts.example.com';
 
 export type SeededDatabase = {
   /** The cached file: never open it for writing; copy it with copyDatabase(). */
@@ -149,6 +154,14 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
+  // The bench users' OAuth access tokens, stored as the authorization server's adapter stores
+  // them (src/oauth/adapter.ts): under the token's digest, the payload without its id.
+  const insertArtifact = db.prepare(
+    `INSERT INTO oauth_artifacts (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at, consumed_at)
+     VALUES ('AccessToken', ?, ?, ?, NULL, NULL, ?, 'bench', ?, NULL)`,
+  );
+  const oauthExpiry = Math.floor(Date.now() / 1000) + 10 * 365 * 86_400;
+
   const benchCount = Math.min(BENCH_USER_COUNT, users);
   const benchIds = new Set<number>();
   for (let k = 0; k < benchCount; k++) benchIds.add(Math.floor(((k + 0.5) * users) / benchCount) + 1);
@@ -217,7 +230,10 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
           // A real token: every scope, no expiry, never used yet.
           const token = generateToken();
           insertToken.run(id, 'bench', tokenDigest(token), tokenHint(token), SCOPES.join(' '), formatMicros(createdUs), null, null, null);
-          benchUsers.push({ id, username, token });
+          const oauthToken = randomBytes(32).toString('base64url');
+          const payload = { iat: Math.floor(Date.now() / 1000), exp: oauthExpiry, accountId: String(id), clientId: 'bench', grantId: `bench-${id}`, scope: SCOPES.join(' '), aud: apiResource(BENCH_PUBLIC_URL), kind: 'AccessToken' };
+          insertArtifact.run(artifactDigest(oauthToken), JSON.stringify(payload), `bench-${id}`, String(id), formatMicros(oauthExpiry * 1e6));
+          benchUsers.push({ id, username, token, oauthToken });
         } else {
           const expires = random() < 0.3 ? formatMicros(nowUs + Math.floor(random() * 365 * dayUs)) : null;
           const lastUsed = random() < 0.5 ? formatMicros(nowUs - Math.floor(random() * 30 * dayUs)) : null;
