@@ -272,7 +272,7 @@ export function markdown(report: Report, previous: string | undefined): string {
     'npm run bench -- --scale           # also the scale case: 1,000 / 100,000 / 1,000,000 users',
     '```',
     '',
-    'Settings (environment): BENCH_DURATION (seconds per case, default 8), BENCH_WARMUP (default 2), BENCH_CONNECTIONS (default 50), BENCH_USERS (default 100000), BENCH_WORKERS (default "1,2"), BENCH_SCALE=1 (same as --scale), BENCH_SCALE_SIZES (default "1000,100000,1000000"); BENCH_CASES (a comma-separated subset of bearer, basic, emails, patch, address); BENCH_CPU_PROF=DIR runs the service with `--cpu-prof` and leaves its profiles in DIR; `--no-docs` prints without writing this file. `node bench/seed.ts N` seeds (or finds) the cached database for N users. Delete bench/.cache/ to seed afresh.',
+    'Settings (environment): BENCH_DURATION (seconds per case, default 8), BENCH_WARMUP (default 2), BENCH_CONNECTIONS (default 50), BENCH_USERS (default 100000), BENCH_WORKERS (default "1,2"), BENCH_SCALE=1 (same as --scale), BENCH_SCALE_SIZES (default "1000,100000,1000000"); BENCH_CASES (a comma-separated subset of bearer, oauth, basic, emails, patch, address); BENCH_CPU_PROF=DIR runs the service with `--cpu-prof` and leaves its profiles in DIR; `--no-docs` prints without writing this file. `node bench/seed.ts N` seeds (or finds) the cached database for N users. Delete bench/.cache/ to seed afresh.',
     '',
   ].join('\n');
 }
