@@ -31,10 +31,12 @@ function withStatementCache(database: Sqlite.Database): SqliteDatabase {
 export function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new Sqlite(path);
+  // First, so that even the switch to WAL below waits for a lock (processes that open a new
+  // database at once race for it) rather than failing at once with "database is locked".
+  database.pragma('busy_timeout = 5000');
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
   const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   let inUse = 0;
 

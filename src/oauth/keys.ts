@@ -11,10 +11,13 @@ const COOKIE_KEY = 'oidc_cookie_key';
 async function loadOrCreate(deps: Deps, name: string, make: () => string): Promise<string> {
   const found = await deps.store.db.selectFrom('oauth_secrets').select('value').where('name', '=', name).executeTakeFirst();
   if (found) return found.value;
+  // Made before the write transaction: an RSA key takes a while to generate, and the write lock
+  // must not be held meanwhile (other processes starting on the same SQLite file wait for it).
+  const value = make();
   await deps.store.write((trx) =>
     trx
       .insertInto('oauth_secrets')
-      .values({ name, value: make(), created_at: deps.clock.nowIso() })
+      .values({ name, value, created_at: deps.clock.nowIso() })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute(),
   );
