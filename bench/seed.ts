@@ -28,7 +28,7 @@ import { SCOPES } from '../src/tokens/scopes.ts';
 import { TOKEN_PREFIX, generateToken, tokenDigest, tokenHint } from '../src/tokens/token-format.ts';
 
 /** Bump when the generated data changes, so that cached databases are rebuilt. */
-const SEED_FORMAT = 2;
+const SEED_FORMAT = 3;
 export const BENCH_USER_COUNT = 100;
 export const CACHE_DIR = join(import.meta.dirname, '.cache');
 
@@ -158,7 +158,7 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
   // them (src/oauth/adapter.ts): under the token's digest, the payload without its id.
   const insertArtifact = db.prepare(
     `INSERT INTO oauth_artifacts (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at, consumed_at)
-     VALUES ('AccessToken', ?, ?, ?, NULL, NULL, ?, 'bench', ?, NULL)`,
+     VALUES (?, ?, ?, ?, NULL, NULL, ?, 'bench', ?, NULL)`,
   );
   const oauthExpiry = Math.floor(Date.now() / 1000) + 10 * 365 * 86_400;
 
@@ -232,7 +232,10 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
           insertToken.run(id, 'bench', tokenDigest(token), tokenHint(token), SCOPES.join(' '), formatMicros(createdUs), null, null, null);
           const oauthToken = randomBytes(32).toString('base64url');
           const payload = { iat: Math.floor(Date.now() / 1000), exp: oauthExpiry, accountId: String(id), clientId: 'bench', grantId: `bench-${id}`, scope: SCOPES.join(' '), aud: apiResource(BENCH_PUBLIC_URL), kind: 'AccessToken' };
-          insertArtifact.run(artifactDigest(oauthToken), JSON.stringify(payload), `bench-${id}`, String(id), formatMicros(oauthExpiry * 1e6));
+          const grantId = `bench-${id}`;
+          const grant = { iat: payload.iat, exp: oauthExpiry, accountId: String(id), clientId: 'bench', resources: { [payload.aud]: payload.scope }, kind: 'Grant' };
+          insertArtifact.run('Grant', artifactDigest(grantId), JSON.stringify(grant), grantId, String(id), formatMicros(oauthExpiry * 1e6));
+          insertArtifact.run('AccessToken', artifactDigest(oauthToken), JSON.stringify(payload), grantId, String(id), formatMicros(oauthExpiry * 1e6));
           benchUsers.push({ id, username, token, oauthToken });
         } else {
           const expires = random() < 0.3 ? formatMicros(nowUs + Math.floor(random() * 365 * dayUs)) : null;

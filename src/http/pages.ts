@@ -8,10 +8,14 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** A CSP that loads nothing, runs no script, and applies only `style` (inline, by its SHA-256). */
-export function pageCsp(style: string): string {
+/**
+ * A CSP that loads nothing, runs no script, and applies only `style` (inline, by its SHA-256).
+ * Forms post to this origin; `formTargets` are origins their redirects may lead to.
+ */
+export function pageCsp(style: string, formTargets: readonly string[] = []): string {
   const hash = createHash('sha256').update(style, 'utf8').digest('base64');
-  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+  const targets = formTargets.map((t) => ` ${t}`).join('');
+  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'${targets}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 /** Sends a page that no cache keeps and no frame shows. */

@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.ts';
 import { isScope, type Scope } from '../tokens/scopes.ts';
 import { findUserById } from '../users/users.repository.ts';
-import { artifactDigest, findArtifact } from './artifacts.repository.ts';
+import { artifactDigest, findAccessTokenRow } from './artifacts.repository.ts';
 import { apiResource } from './paths.ts';
 
 /** oidc-provider's opaque tokens: 256 bits in base64url (43 characters). */
@@ -21,8 +21,9 @@ type AccessTokenPayload = { accountId?: string; aud?: string | string[]; scope?:
 
 export async function findOAuthAccessToken(deps: Deps, token: string): Promise<OAuthTokenOwner | OAuthTokenRefusal> {
   if (!looksLikeOAuthToken(token)) return { reason: 'invalid_token' };
-  const row = await findArtifact(deps.store.db, 'AccessToken', artifactDigest(token));
-  if (!row) return { reason: 'invalid_token' };
+  const row = await findAccessTokenRow(deps.store.db, artifactDigest(token));
+  // Its grant revoked (by a replay detected while this token was being issued, say): refused.
+  if (!row || row.grant_alive !== 1) return { reason: 'invalid_token' };
   const payload = JSON.parse(row.payload) as AccessTokenPayload;
   const nowSeconds = deps.clock.nowMs() / 1000;
   if ((payload.exp !== undefined && payload.exp <= nowSeconds) || (row.expires_at !== null && row.expires_at <= deps.clock.nowIso())) {

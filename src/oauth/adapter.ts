@@ -61,6 +61,12 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const { jti: _jti, ...rest } = payload;
+      // An interaction after login carries the login session's cookie value (its id): a secret,
+      // and never read back by the provider. Not stored.
+      if (this.model === 'Interaction' && rest.session && typeof rest.session === 'object') {
+        const { cookie: _cookie, ...session } = rest.session as Record<string, unknown>;
+        rest.session = session;
+      }
       const expiresAt = expiresIn ? formatDate(new Date(deps.clock.nowMs() + expiresIn * 1000)) : null;
       await deps.store.write(async (trx) => {
         await upsertArtifact(trx, {
@@ -122,9 +128,14 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
           .where('id', '=', digest)
           .where('consumed_at', 'is', null)
           .executeTakeFirst();
-        return result.numUpdatedRows > 0n;
+        if (result.numUpdatedRows > 0n || !SINGLE_USE.has(model)) return true;
+        // Another request redeemed it first (the provider only saw it unused): a replay, so the
+        // whole grant goes, as for a replay the provider sees itself (RFC 9700 §4.14.2).
+        const row = await findArtifact(trx, model, digest);
+        if (row?.grant_id) await deleteArtifactsOfGrant(trx, row.grant_id);
+        return false;
       });
-      if (!updated && SINGLE_USE.has(model)) throw new errors.InvalidGrant('grant request is invalid');
+      if (!updated) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {

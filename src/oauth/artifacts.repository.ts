@@ -12,7 +12,8 @@ export function artifactDigest(id: string): string {
 
 /** Inserts or replaces the artifact (the provider saves some models more than once). */
 export async function upsertArtifact(db: Db, row: Insertable<OAuthArtifactRow>): Promise<void> {
-  const { model: _model, id: _id, ...rest } = row;
+  // consumed_at is never reset: saving an artifact again must not make it usable again.
+  const { model: _model, id: _id, consumed_at: _consumed, ...rest } = row;
   await db
     .insertInto('oauth_artifacts')
     .values(row)
@@ -26,10 +27,6 @@ export function findArtifact(db: Db, model: string, id: string): Promise<Artifac
 
 export function findArtifactBy(db: Db, model: string, column: 'uid' | 'user_code', value: string): Promise<ArtifactRow | undefined> {
   return db.selectFrom('oauth_artifacts').selectAll().where('model', '=', model).where(column, '=', value).executeTakeFirst();
-}
-
-export async function markArtifactConsumed(db: Db, model: string, id: string, now: string): Promise<void> {
-  await db.updateTable('oauth_artifacts').set({ consumed_at: now }).where('model', '=', model).where('id', '=', id).execute();
 }
 
 export async function deleteArtifact(db: Db, model: string, id: string): Promise<void> {
@@ -61,14 +58,15 @@ export function listGrantRows(db: Db, accountId: string, now: string): Promise<(
     .execute();
 }
 
-/** Grant ids (the payload's own, not the digests) of the user's grants to one client. */
-export async function grantIdsOf(db: Db, accountId: string, clientId: string): Promise<string[]> {
+/** Grant ids (the payload's own, not the digests) of the user's unexpired grants to one client. */
+export async function grantIdsOf(db: Db, accountId: string, clientId: string, now: string): Promise<string[]> {
   const rows = await db
     .selectFrom('oauth_artifacts')
     .select('grant_id')
     .where('model', '=', 'Grant')
     .where('account_id', '=', accountId)
     .where('client_id', '=', clientId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .execute();
   return rows.flatMap((r) => (r.grant_id === null ? [] : [r.grant_id]));
 }
@@ -76,4 +74,31 @@ export async function grantIdsOf(db: Db, accountId: string, clientId: string): P
 /** The provider's login sessions of the user: ended when the password changes. */
 export async function deleteLoginSessionsOf(db: Db, accountId: string): Promise<void> {
   await db.deleteFrom('oauth_artifacts').where('model', '=', 'Session').where('account_id', '=', accountId).execute();
+}
+
+/** An access token's row, and whether its grant is still there (a revoked grant takes its tokens). */
+export function findAccessTokenRow(db: Db, digest: string): Promise<(ArtifactRow & { grant_alive: number }) | undefined> {
+  return db
+    .selectFrom('oauth_artifacts as t')
+    .selectAll('t')
+    .select((eb) =>
+      eb
+        .case()
+        .when(
+          eb.exists(
+            eb
+              .selectFrom('oauth_artifacts as g')
+              .select('g.id')
+              .where('g.model', '=', 'Grant')
+              .whereRef('g.grant_id', '=', 't.grant_id'),
+          ),
+        )
+        .then(1)
+        .else(0)
+        .end()
+        .as('grant_alive'),
+    )
+    .where('t.model', '=', 'AccessToken')
+    .where('t.id', '=', digest)
+    .executeTakeFirst();
 }

@@ -59,7 +59,7 @@ export async function listGrantsOfUsername(deps: Deps, username: string): Promis
  */
 export async function revokeGrant(deps: Deps, userId: number, username: string, clientId: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   await deps.store.write(async (trx) => {
-    const grantIds = await grantIdsOf(trx, String(userId), clientId);
+    const grantIds = await grantIdsOf(trx, String(userId), clientId, deps.clock.nowIso());
     if (grantIds.length === 0) throw new ApiError('not_found', { detail: `${username} has not authorised a client with the id "${clientId}".` });
     for (const grantId of grantIds) await deleteArtifactsOfGrant(trx, grantId);
     await recordAuditEvent(deps, { ...context, event: 'oauth_revoked', userId, username, detail: { client_id: clientId } }, trx);

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Deps } from '../deps.ts';
-import { sendPage } from '../http/pages.ts';
+import { pageCsp, sendPage } from '../http/pages.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { checkPassword } from '../account/login.ts';
 import { sameSecret } from '../account/sessions.service.ts';
@@ -17,7 +17,6 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { consentPage, oauthLoginPage, oauthMessagePage } from './oauth.pages.ts';
 import { OAUTH_PATHS } from './paths.ts';
-import { createHash } from 'node:crypto';
 
 type Form = Record<string, string>;
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -35,14 +34,13 @@ function formOf(request: FastifyRequest): Form {
  * redirect URI.
  */
 function csp(redirectUri: string | undefined): string {
-  const hash = createHash('sha256').update(PAGE_STYLE, 'utf8').digest('base64');
-  let target = '';
+  let target: string[] = [];
   try {
-    if (redirectUri) target = ` ${new URL(redirectUri).origin}`;
+    if (redirectUri) target = [new URL(redirectUri).origin];
   } catch {
-    target = '';
+    target = [];
   }
-  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`;
+  return pageCsp(PAGE_STYLE, target);
 }
 
 export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, throttle: LoginThrottle, csrfKey: string): void {

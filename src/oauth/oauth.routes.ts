@@ -10,7 +10,6 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Deps } from '../deps.ts';
-import { artifactDigest, findArtifact } from './artifacts.repository.ts';
 import { OAUTH_PATHS } from './paths.ts';
 
 /** Endpoints that authenticate the client. */
@@ -107,26 +106,26 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     const path = request.url.split('?')[0]!;
     const endpoint = path.endsWith('/') ? path : `${path}/`;
     if (request.method !== 'POST') return handOver(reply, request.raw); // CORS preflight
-    const raw = await readBody(request.raw, deps.config.bodyLimit);
+    const raw = await readBody(request.raw, deps.config.bodyLimit).catch(() => 'aborted' as const);
+    if (raw === 'aborted') {
+      // The client went away mid-body: nobody to answer.
+      reply.hijack();
+      reply.raw.destroy();
+      return;
+    }
     if (raw === 'too_large') return oauthError(reply, 413, { error: 'invalid_request', error_description: 'the request body is too large' });
     const parsed = parseBody(request.headers['content-type'] ?? '', raw, endpoint === OAUTH_PATHS.token);
     if ('error' in parsed) return oauthError(reply, 400, { error: 'invalid_request', error_description: parsed.error });
     const { form } = parsed;
-    if (endpoint === OAUTH_PATHS.token) {
-      if (form.get('grant_type') === 'code') form.set('grant_type', 'authorization_code');
-      // The redirect URI may be left out when the authorization request left it out too; the
-      // provider wants it, so it is taken from the code (which the provider then checks).
-      const code = form.get('code');
-      if (form.get('grant_type') === 'authorization_code' && !form.has('redirect_uri') && code) {
-        const row = await findArtifact(deps.store.db, 'AuthorizationCode', artifactDigest(code));
-        const redirectUri = row ? (JSON.parse(row.payload) as { redirectUri?: string }).redirectUri : undefined;
-        if (redirectUri) form.set('redirect_uri', redirectUri);
-      }
+    // RFC 6749 §3.2: no parameter more than once (rewriting below must not hide a repeat).
+    for (const name of ['grant_type', 'client_id', 'client_secret']) {
+      if (form.getAll(name).length > 1) return oauthError(reply, 400, { error: 'invalid_request', error_description: `${name} must not be repeated` });
     }
+    if (endpoint === OAUTH_PATHS.token && form.get('grant_type') === 'code') form.set('grant_type', 'authorization_code');
     let authorization: string | undefined;
     const clientId = form.get('client_id');
     const secret = form.get('client_secret');
-    if (!request.headers.authorization && clientId !== null && secret !== null && form.getAll('client_secret').length === 1) {
+    if (!request.headers.authorization && clientId !== null && secret !== null) {
       authorization = basicHeader(clientId, secret);
       form.delete('client_secret');
       form.delete('client_id');
@@ -142,7 +141,8 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     const passThrough = (request: FastifyRequest, reply: FastifyReply) => handOver(reply, request.raw);
     // Each endpoint with the methods the provider serves there (OPTIONS: CORS preflight), so any
     // other method gets the API's 405 with Allow, and any other path its 404.
-    scope.route({ method: ['GET', 'POST'], url: OAUTH_PATHS.authorization, ...hidden, handler: passThrough });
+    // GET only (RFC 6749 §3.1 requires GET): docker.io's defaults are applied to its query.
+    scope.route({ method: ['GET'], url: OAUTH_PATHS.authorization, ...hidden, handler: passThrough });
     // Where the browser comes back to the provider after the login and consent pages.
     scope.route({ method: ['GET'], url: `${OAUTH_PATHS.authorization}:uid`, ...hidden, handler: passThrough });
     for (const path of CLIENT_AUTH_PATHS) scope.route({ method: ['POST', 'OPTIONS'], url: path, ...hidden, handler: clientAuthenticated });

@@ -12,7 +12,7 @@ import { createAdapterClass } from './adapter.ts';
 import { OAUTH_PATHS, apiResource } from './paths.ts';
 import type { ProviderSecrets } from './keys.ts';
 import { findClientById } from './clients.repository.ts';
-import { DEFAULT_SCOPE, unknownScopes } from './scopes.ts';
+import { DEFAULT_SCOPE, OIDC_SCOPES, unknownScopes } from './scopes.ts';
 import { secretDigest as secretDigestOf } from './clients.service.ts';
 import { errorPage } from './oauth.pages.ts';
 import { ACCOUNT_CSP } from '../account/account.pages.ts';
@@ -63,6 +63,7 @@ function rejectUnknownScopes(ctx: KoaContextWithOIDC): void {
 export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
   const { config } = deps;
   const resource = apiResource(config.publicUrl);
+  const basePath = new URL(config.publicUrl).pathname.replace(/\/$/, '');
   const accessTokenTTL = config.oauthAccessTokenSeconds;
   const refreshTokenTTL = config.oauthRefreshTokenDays * 86_400;
 
@@ -72,7 +73,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     findAccount: (_ctx, sub) => findOAuthAccount(deps, sub),
     jwks: secrets.jwks,
     cookies: { keys: secrets.cookieKeys },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: [...OIDC_SCOPES],
     claims: {
       openid: ['sub'],
       profile: ['preferred_username', 'name', 'website', 'picture', 'updated_at'],
@@ -112,7 +113,9 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     rotateRefreshToken: true,
     // Browser apps (public clients) may call the token endpoint from their redirect URIs' origins.
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
-    interactions: { url: (_ctx, interaction) => `${OAUTH_PATHS.interaction}${interaction.uid}/` },
+    // Under PUBLIC_URL's path, if it has one (a proxy that strips it): the provider's own URLs
+    // carry it too (its mount path is the issuer's path).
+    interactions: { url: (_ctx, interaction) => `${basePath}${OAUTH_PATHS.interaction}${interaction.uid}/` },
     features: {
       devInteractions: { enabled: false },
       // Not offered: the API takes Bearer tokens only (no DPoP-bound ones), and requests come
@@ -184,6 +187,12 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       ctx.query = query;
     }
     await next();
+  });
+
+  // RFC 7009 does not ask it, but a revocation answer is about a credential: no cache keeps it.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'revocation') ctx.set('cache-control', 'no-store');
   });
 
   // The metadata lists the API's scopes beside the OpenID ones (RFC 8414 §2, scopes_supported):
