@@ -23,6 +23,7 @@ import { findClientById } from './clients.repository.ts';
 
 // Expired rows are deleted now and then, by whichever instance writes first after the interval.
 const SWEEP_INTERVAL_MS = 10 * 60_000;
+const SWEEP_BATCH = 500;
 
 // Models whose single use is enforced here, atomically: of two concurrent redemptions of one
 // code or refresh token, exactly one marks it consumed; the other fails with invalid_grant.
@@ -83,8 +84,9 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
           consumed_at: null,
         });
         if (deps.clock.nowMs() - lastSweepMs > SWEEP_INTERVAL_MS) {
-          lastSweepMs = deps.clock.nowMs();
-          await deleteExpiredArtifacts(trx, nowIso());
+          // A full batch means there is more: the next write sweeps again.
+          const swept = await deleteExpiredArtifacts(trx, nowIso(), SWEEP_BATCH);
+          lastSweepMs = swept < SWEEP_BATCH ? deps.clock.nowMs() : 0;
         }
       });
     }

@@ -1,6 +1,6 @@
 // SQL for what oidc-provider stores (see the adapter) and for the grants users can see and revoke.
 import { createHash } from 'node:crypto';
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db, OAuthArtifactRow } from '../db/database.ts';
 
 export type ArtifactRow = Selectable<OAuthArtifactRow>;
@@ -40,8 +40,13 @@ export async function deleteArtifactsOfGrant(db: Db, grantId: string, model?: st
   await query.execute();
 }
 
-export async function deleteExpiredArtifacts(db: Db, now: string): Promise<void> {
-  await db.deleteFrom('oauth_artifacts').where('expires_at', '<', now).execute();
+/** Deletes up to `limit` expired artifacts (a batch, so a backlog never holds the write lock long); how many went. */
+export async function deleteExpiredArtifacts(db: Db, now: string, limit: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM oauth_artifacts WHERE (model, id) IN (
+      SELECT model, id FROM oauth_artifacts WHERE expires_at < ${now} LIMIT ${limit}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }
 
 /** The user's grants (model Grant) that have not expired, with their client's name. */
