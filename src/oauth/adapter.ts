@@ -7,6 +7,9 @@
 // payload is stored without its `jti`; find() puts it back from the id it was asked for.
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Deps } from '../deps.ts';
+import type { Db } from '../db/database.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
+import { findUserById } from '../users/users.repository.ts';
 import { formatDate } from '../clock.ts';
 import {
   artifactDigest,
@@ -40,6 +43,14 @@ function optionalString(value: unknown): string | null {
 
 export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
   let lastSweepMs = 0;
+
+  /** An oauth_revoked event (actor system) for a grant the provider revoked, in its transaction. */
+  async function auditRevokedGrant(trx: Db, grant: ArtifactRow, reason: string): Promise<void> {
+    const userId = Number(grant.account_id);
+    const user = Number.isSafeInteger(userId) ? await findUserById(trx, userId) : undefined;
+    if (!user) return;
+    await recordAuditEvent(deps, { actor: 'system', event: 'oauth_revoked', userId: user.id, username: user.username, detail: { client_id: grant.client_id, reason } }, trx);
+  }
   const nowIso = () => deps.clock.nowIso();
 
   function toPayload(row: ArtifactRow, id: string): AdapterPayload {
@@ -134,14 +145,25 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         // Another request redeemed it first (the provider only saw it unused): a replay, so the
         // whole grant goes, as for a replay the provider sees itself (RFC 9700 §4.14.2).
         const row = await findArtifact(trx, model, digest);
-        if (row?.grant_id) await deleteArtifactsOfGrant(trx, row.grant_id);
+        if (row?.grant_id) {
+          const grant = await findArtifact(trx, 'Grant', artifactDigest(row.grant_id));
+          await deleteArtifactsOfGrant(trx, row.grant_id);
+          if (grant) await auditRevokedGrant(trx, grant, 'revoked by the authorization server');
+        }
         return false;
       });
       if (!updated) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
-      await deps.store.write((trx) => deleteArtifact(trx, this.model, artifactDigest(id)));
+      const model = this.model;
+      await deps.store.write(async (trx) => {
+        // The provider destroys a grant only when it revokes it: a replayed code or refresh
+        // token, or a client revoking its refresh token (RFC 7009). The trail says so.
+        const grant = model === 'Grant' ? await findArtifact(trx, model, artifactDigest(id)) : undefined;
+        await deleteArtifact(trx, model, artifactDigest(id));
+        if (grant) await auditRevokedGrant(trx, grant, 'revoked by the authorization server');
+      });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

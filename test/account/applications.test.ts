@@ -136,6 +136,30 @@ describe('what the authorization server stores and refuses', () => {
     expect(answers.find((a) => a.status === 400)!.body).toMatchObject({ error: 'invalid_grant' });
     const api = await t.app.inject({ url: `/api/v1.1/users/${user.username}/`, headers: { authorization: bearer(String(winner.body.access_token)) } });
     expect(api.statusCode).toBe(401);
+    // The trail says the authorization server revoked it.
+    const revoked = (await listAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]).toMatchObject({ actor: 'system', detail: { client_id: client.client_id, reason: 'revoked by the authorization server' } });
+  });
+
+  it('a replayed refresh token: the grant is revoked, and the audit trail records it', async () => {
+    const user = await makeUser(t.deps);
+    const client = await makeClient(t.deps);
+    const { verifier, challenge } = pkcePair();
+    const { code } = await authorize(t.app, client, user, { challenge });
+    const tokens = await redeem(t.app, client, code!, verifier);
+    const refresh = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1.1/o/token/',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: String(tokens.body.refresh_token), client_id: client.client_id, client_secret: client.client_secret! }).toString(),
+      });
+    expect((await refresh()).statusCode).toBe(200);
+    const replay = await refresh();
+    expect(replay.json()).toMatchObject({ error: 'invalid_grant' });
+    const revoked = (await listAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
+    expect(revoked).toEqual([expect.objectContaining({ actor: 'system', detail: { client_id: client.client_id, reason: 'revoked by the authorization server' } })]);
   });
 
   it('refuses a repeated parameter in a token request, a POST to the authorization endpoint, and lets no cache keep a revocation answer', async () => {
