@@ -1,7 +1,7 @@
 // The HTML of the account settings page and its login page (issue 7, items 4–6): server-rendered,
 // no JavaScript, one inline style named by its hash in the CSP. Every form carries the CSRF token.
 import type { FieldErrors } from '../errors.ts';
-import { escapeHtml, pageCsp } from '../http/pages.ts';
+import { escapeHtml, htmlDocument, pageCsp } from '../http/pages.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';
 import type { TokenSummary } from '../tokens/tokens.service.ts';
 import type { GrantSummary } from '../oauth/grants.service.ts';
@@ -64,20 +64,7 @@ function layout(title: string, body: string, who?: { username: string; csrfToken
     ? `<header><span class="brand">Account settings</span><span>Signed in as <strong id="who">${escapeHtml(who.username)}</strong>
 <form method="post" action="${who.base}/logout">${csrfField(who.csrfToken)}<button type="submit" class="secondary">Log out</button></form></span></header>`
     : `<header><span class="brand">Account settings</span></header>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${header}
-${body}
-</body>
-</html>
-`;
+  return htmlDocument(title, STYLE, `${header}\n${body}`);
 }
 
 function csrfField(token: string): string {

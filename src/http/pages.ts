@@ -29,3 +29,20 @@ export function sendPage(reply: FastifyReply, status: number, html: string, opti
     .header('referrer-policy', options.referrerPolicy)
     .send(html);
 }
+
+/** The document around a page: language, viewport, title, its one style sheet, then the body. */
+export function htmlDocument(title: string, style: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${style}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}

@@ -3,7 +3,6 @@
 // refused at once by every instance.
 import type { Deps } from '../deps.ts';
 import { isScope, type Scope } from '../tokens/scopes.ts';
-import { findUserById } from '../users/users.repository.ts';
 import { artifactDigest, findAccessTokenRow } from './artifacts.repository.ts';
 import { apiResource } from './paths.ts';
 
@@ -17,7 +16,7 @@ export function looksLikeOAuthToken(token: string): boolean {
 export type OAuthTokenOwner = { userId: number; username: string; scopes: Set<Scope> };
 export type OAuthTokenRefusal = { reason: 'invalid_token' | 'expired_token' | 'inactive' };
 
-type AccessTokenPayload = { accountId?: string; aud?: string | string[]; scope?: string; exp?: number };
+type AccessTokenPayload = { aud?: string | string[]; scope?: string; exp?: number };
 
 export async function findOAuthAccessToken(deps: Deps, token: string): Promise<OAuthTokenOwner | OAuthTokenRefusal> {
   if (!looksLikeOAuthToken(token)) return { reason: 'invalid_token' };
@@ -32,9 +31,8 @@ export async function findOAuthAccessToken(deps: Deps, token: string): Promise<O
   // Only tokens issued for the API (RFC 8707 audience), not e.g. for the userinfo endpoint.
   const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if (!audience.includes(apiResource(deps.config.publicUrl))) return { reason: 'invalid_token' };
-  const user = payload.accountId ? await findUserById(deps.store.db, Number(payload.accountId)) : undefined;
-  if (!user) return { reason: 'invalid_token' };
-  if (user.is_active !== 1) return { reason: 'inactive' };
+  if (row.user_id === null || row.username === null) return { reason: 'invalid_token' };
+  if (row.is_active !== 1) return { reason: 'inactive' };
   const scopes = new Set((payload.scope ?? '').split(' ').filter(isScope));
-  return { userId: user.id, username: user.username, scopes };
+  return { userId: Number(row.user_id), username: row.username, scopes };
 }

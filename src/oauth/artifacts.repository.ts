@@ -81,11 +81,20 @@ export async function deleteLoginSessionsOf(db: Db, accountId: string): Promise<
   await db.deleteFrom('oauth_artifacts').where('model', '=', 'Session').where('account_id', '=', accountId).execute();
 }
 
-/** An access token's row, and whether its grant is still there (a revoked grant takes its tokens). */
-export function findAccessTokenRow(db: Db, digest: string): Promise<(ArtifactRow & { grant_alive: number }) | undefined> {
+/**
+ * An access token's row with, in the same query, whether its grant is still there (a revoked
+ * grant takes its tokens) and its user: the API's check of an OAuth token is one round trip.
+ */
+export function findAccessTokenRow(
+  db: Db,
+  digest: string,
+): Promise<(ArtifactRow & { grant_alive: number; user_id: number | null; username: string | null; is_active: number | null }) | undefined> {
   return db
     .selectFrom('oauth_artifacts as t')
+    // account_id is the OpenID subject, the user's id as text (provider.ts, findOAuthAccount).
+    .leftJoin('users as u', (join) => join.on(sql<boolean>`u.id = CAST(t.account_id AS BIGINT)`))
     .selectAll('t')
+    .select(['u.id as user_id', 'u.username', 'u.is_active'])
     .select((eb) =>
       eb
         .case()

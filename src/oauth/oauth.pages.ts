@@ -1,25 +1,12 @@
 // The HTML of the OAuth login, consent and error pages (issue 4, item 7): server-rendered, no
 // JavaScript, the account pages' style. Every form carries the interaction's CSRF token.
 import type { errors } from 'oidc-provider';
-import { escapeHtml } from '../http/pages.ts';
+import { escapeHtml, htmlDocument } from '../http/pages.ts';
 import { PAGE_STYLE } from '../account/account.pages.ts';
 import { SCOPE_DESCRIPTIONS } from './scopes.ts';
 
 function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
-<header><span class="brand">Sign in</span></header>
-${body}
-</body>
-</html>
-`;
+  return htmlDocument(title, PAGE_STYLE, `<header><span class="brand">Sign in</span></header>\n${body}`);
 }
 
 function csrfField(token: string): string {

@@ -8,7 +8,6 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic } from '../support/app.ts';
-import { launchChromium } from '../support/browser.ts';
 import {
   DEFAULT_SCOPE,
   api,
@@ -23,12 +22,12 @@ import {
   post,
   redeem,
   relyingParty,
-  startCallbackServer,
-  startOAuthServer,
+  startOAuthScenario,
   submitLogin,
   type AuthorizationRequest,
   type BrowserSession,
   type CallbackServer,
+  type OAuthScenario,
   type OAuthServer,
   type RegisteredClient,
   type Relying,
@@ -38,9 +37,7 @@ import {
 const APP_NAME = 'Registry Front End';
 const MAX_FAILURES = 3;
 
-let s: OAuthServer | undefined;
-let cb: CallbackServer | undefined;
-let browser: Browser | undefined;
+let scenario: OAuthScenario | undefined;
 let server: OAuthServer;
 let callback: CallbackServer;
 let chromium: Browser;
@@ -48,23 +45,13 @@ let client: RegisteredClient;
 let rp: Relying;
 
 beforeAll(async () => {
-  await Promise.all([
-    startOAuthServer({ LOGIN_MAX_FAILURES: String(MAX_FAILURES) }).then((v) => (s = v)),
-    startCallbackServer().then((v) => (cb = v)),
-    launchChromium().then((v) => (browser = v)),
-  ]);
-  server = s!;
-  callback = cb!;
-  chromium = browser!;
+  scenario = await startOAuthScenario({ LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
+  ({ server, callback, browser: chromium } = scenario);
   client = await cliCreateClient(server.env, APP_NAME, [callback.uri]);
   rp = await relyingParty(server.issuer, client);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await cb?.close();
-  await s?.close();
-});
+afterAll(() => scenario?.close());
 
 const tokenEndpoint = () => `${server.issuer}/api/v1.1/o/token/`;
 

@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { makeTempDir } from '../support/app.ts';
+import { launchChromium } from '../support/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
 
@@ -23,6 +24,25 @@ export type OAuthServer = {
   database: TestDatabase;
   close(): Promise<void>;
 };
+
+export type OAuthScenario = { server: OAuthServer; callback: CallbackServer; browser: Browser; close(): Promise<void> };
+
+/**
+ * What every OAuth end-to-end file needs, started at once: the server, a redirect URI that
+ * listens, and Chromium. If one fails to start, the others are stopped before the error is thrown.
+ */
+export async function startOAuthScenario(env: Record<string, string> = {}): Promise<OAuthScenario> {
+  const started = await Promise.allSettled([startOAuthServer(env), startCallbackServer(), launchChromium()] as const);
+  const close = async () => {
+    for (const part of [...started].reverse()) if (part.status === 'fulfilled') await part.value.close();
+  };
+  const [server, callback, browser] = started;
+  if (server.status === 'rejected' || callback.status === 'rejected' || browser.status === 'rejected') {
+    await close();
+    throw [server, callback, browser].flatMap((p) => (p.status === 'rejected' ? [p.reason] : []))[0];
+  }
+  return { server: server.value, callback: callback.value, browser: browser.value, close };
+}
 
 /** A fresh database of the project's dialect and a server on it whose PUBLIC_URL is its own address. */
 export async function startOAuthServer(extraEnv: Record<string, string> = {}): Promise<OAuthServer> {

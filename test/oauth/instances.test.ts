@@ -9,13 +9,11 @@
 // the database is set to a moment just past, which is what the passing of its lifetime leaves.
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDate, systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createClient } from '../../src/oauth/clients.service.ts';
 import { eventually, withTestStore } from '../e2e/helpers.ts';
-import { launchChromium } from '../support/browser.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
 import {
   DEFAULT_SCOPE,
@@ -30,10 +28,10 @@ import {
   post,
   redeem,
   relyingParty,
-  startCallbackServer,
-  startOAuthServer,
+  startOAuthScenario,
   type BrowserSession,
   type CallbackServer,
+  type OAuthScenario,
   type OAuthServer,
   type RegisteredClient,
   type Relying,
@@ -44,10 +42,8 @@ const ACCESS_TOKEN_SECONDS = 900;
 const WITHIN_MS = 5_000;
 const APP_NAME = 'Multi Instance App';
 
-let s: OAuthServer | undefined;
+let scenario: OAuthScenario | undefined;
 let second: ServerProcess | undefined;
-let cb: CallbackServer | undefined;
-let browser: Browser | undefined;
 let session: BrowserSession | undefined;
 let server: OAuthServer;
 let instances: ServerProcess[];
@@ -57,16 +53,9 @@ let client: RegisteredClient;
 let rp: Relying;
 
 beforeAll(async () => {
-  await Promise.all([
-    startOAuthServer({ OAUTH_ACCESS_TOKEN_SECONDS: String(ACCESS_TOKEN_SECONDS) }).then((v) => (s = v)),
-    startCallbackServer().then((v) => (cb = v)),
-    launchChromium().then(async (v) => {
-      browser = v;
-      session = await openBrowserSession(v);
-    }),
-  ]);
-  server = s!;
-  callback = cb!;
+  scenario = await startOAuthScenario({ OAUTH_ACCESS_TOKEN_SECONDS: String(ACCESS_TOKEN_SECONDS) });
+  ({ server, callback } = scenario);
+  session = await openBrowserSession(scenario.browser);
   // The second instance starts once the first has migrated the database and made its keys.
   second = await startServer({ ...server.env, PORT: String(await freePort()) });
   instances = [server.server, second];
@@ -77,10 +66,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.close();
-  await browser?.close();
-  await cb?.close();
   await second?.stop();
-  await s?.close();
+  await scenario?.close();
 });
 
 /** Tokens the real way: openid-client, the browser (logging in and allowing when asked), then a redemption. */
@@ -193,7 +180,7 @@ describe('two instances on one database', () => {
   });
 
   it('a refresh token outlives the login session of the browser that consented (SESSION_MAX_MINUTES, 12 h, against 180 days), and the API and introspection agree about its access token', async () => {
-    const own = await openBrowserSession(browser!);
+    const own = await openBrowserSession(scenario!.browser);
     try {
       const issued = await tokens(own.page);
       const cookie = (await own.context.cookies()).find((c) => c.name === '_session');

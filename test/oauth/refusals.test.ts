@@ -5,9 +5,7 @@
 // password grant; and the ways in that must work: client_secret_post as well as Basic, the JSON
 // body with "grant_type": "code", a public client with PKCE and no secret.
 import * as oidc from 'openid-client';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
 import {
   DEFAULT_SCOPE,
   api,
@@ -21,20 +19,18 @@ import {
   post,
   redeem,
   relyingParty,
-  startCallbackServer,
-  startOAuthServer,
+  startOAuthScenario,
   type AuthorizationRequest,
   type BrowserSession,
   type CallbackServer,
+  type OAuthScenario,
   type OAuthServer,
   type RegisteredClient,
   type Relying,
   type TestUser,
 } from './helpers.ts';
 
-let s: OAuthServer | undefined;
-let cb: CallbackServer | undefined;
-let browser: Browser | undefined;
+let scenario: OAuthScenario | undefined;
 let session: BrowserSession | undefined;
 let server: OAuthServer;
 let callback: CallbackServer;
@@ -46,16 +42,9 @@ let rpPublic: Relying;
 let secondUri: string;
 
 beforeAll(async () => {
-  await Promise.all([
-    startOAuthServer().then((v) => (s = v)),
-    startCallbackServer().then((v) => (cb = v)),
-    launchChromium().then(async (v) => {
-      browser = v;
-      session = await openBrowserSession(v);
-    }),
-  ]);
-  server = s!;
-  callback = cb!;
+  scenario = await startOAuthScenario();
+  ({ server, callback } = scenario);
+  session = await openBrowserSession(scenario.browser);
   secondUri = `${callback.origin}/cb/second`;
   user = await cliCreateUser(server.env, 'refuser');
   confidential = await cliCreateClient(server.env, 'Confidential App', [callback.uri, secondUri]);
@@ -67,9 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.close();
-  await browser?.close();
-  await cb?.close();
-  await s?.close();
+  await scenario?.close();
 });
 
 const authorizeEndpoint = () => `${server.issuer}/api/v1.1/o/authorize/`;
