@@ -14,12 +14,14 @@ import type { Store } from './db/connect.ts';
 import type { Deps } from './deps.ts';
 import { registerAccessControl } from './http/access.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
+import { discardRestOfBody } from './http/linger.ts';
 import { answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { loggerOptions } from './http/logging.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import { openApiOptions } from './openapi/document.ts';
-import { createMetrics } from './ops/metrics.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { onceASecond } from './ops/once-a-second.ts';
 import { registerHealthRoutes, type Lifecycle } from './ops/health.routes.ts';
 import { registerEmailRoutes } from './emails/emails.routes.ts';
 import { AcceptedSchema, EmailSchema } from './emails/emails.schema.ts';
@@ -29,6 +31,8 @@ import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
 import { createProvider } from './oauth/provider.ts';
+import { createAuthorizeThrottle } from './oauth/authorize-throttle.ts';
+import { endOtherSessions } from './account/sessions.service.ts';
 import { loadProviderSecrets } from './oauth/keys.ts';
 import { registerOAuthRoutes } from './oauth/oauth.routes.ts';
 import { registerInteractionRoutes } from './oauth/interaction.routes.ts';
@@ -46,13 +50,24 @@ export type AppOptions = {
   redis?: Redis | undefined;
   /** Tests pass their own, to call services with the same caches as the app. */
   authCache?: AuthCache;
+  /** How long a client may take to send its headers, and its whole request; tests shorten them. */
+  httpTimeouts?: { headersMs: number; requestMs: number };
+  /** main.ts passes its own when it serves them on METRICS_PORT; otherwise the app makes them. */
+  metrics?: Metrics;
   /** Waits between attempts to send a mail (tests make them short); see src/mail/mailer.ts. */
   mailRetryDelaysMs?: readonly number[];
 };
 
+export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000 };
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
-  configureHashing({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue });
+  const timeouts = options.httpTimeouts ?? HTTP_TIMEOUTS;
+  // Each refused check is answered 503 on its own; the log hears of them once a second at most.
+  const hashingRefused = onceASecond((count) =>
+    app.log.warn({ refused: count, concurrency: config.hashConcurrency, queue: config.hashQueue }, 'password hashing saturated: checks refused with 503 (HASH_CONCURRENCY, HASH_QUEUE)'),
+  );
+  configureHashing({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue, onRefused: hashingRefused });
   const authCache = options.authCache ?? createAuthCache();
   const onRedisError = (error: Error) => app.log.warn({ err: error.message }, 'redis: could not announce a credential change');
   const deps: Deps = {
@@ -79,14 +94,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // request.ip is the socket's address unless it is one of these proxies (X-Forwarded-For).
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // Slow clients cannot hold connections open forever.
-    requestTimeout: 30_000,
+    requestTimeout: timeouts.requestMs,
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
+    // Node checks the two time-outs only this often (30 s by default, which let slow headers
+    // live ~26 s and slow bodies ~55 s); checking every second makes the figures true to 1 s.
+    http: { connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(timeouts.headersMs / 5))) },
   });
 
   // A client gets 10 s to send its headers (slowloris) and 30 s for the whole request.
-  app.server.headersTimeout = 10_000;
+  app.server.headersTimeout = timeouts.headersMs;
 
+  // Started now, awaited where the provider is made: on a first start the signing key is
+  // generated in the thread pool while the routes below are set up.
+  const providerSecretsReady = loadProviderSecrets(deps, app.log);
+  providerSecretsReady.catch(() => undefined); // a failure is thrown where it is awaited
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
   app.addSchema(EmailSchema);
@@ -94,10 +116,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerMethodNotAllowed(app);
   await app.register(swagger, openApiOptions(config));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // The API browser is a page like the others: never framed (clickjacking), never kept by a cache.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.routeOptions.url?.startsWith('/docs')) return;
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cache-control', 'no-store');
+    const csp = reply.getHeader('content-security-policy');
+    if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'self'", "frame-ancestors 'none'"));
+  });
 
   registerBodyParsers(app, config.bodyLimit);
   registerErrorHandler(app);
-  const metrics = createMetrics(store);
+  const metrics = options.metrics ?? createMetrics(store);
   const lifecycle = options.lifecycle ?? { draining: false };
   const throttle = createLoginThrottle({
     maxFailures: config.loginMaxFailures,
@@ -113,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
   });
+  app.addHook('onClose', async () => hashingRefused.flush());
   // Messages still being sent or retried finish before the app has closed.
   app.addHook('onClose', () => mailer.close());
   const verificationThrottle = createVerificationThrottle({ redis: options.redis, keyPrefix: config.redisPrefix });
@@ -136,8 +167,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     lifecycle.draining = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    if (reply.statusCode === 413 && !lifecycle.draining) {
+      // Fastify asks for Connection: close after a refused body; read the rest instead, so the
+      // client gets to read the 413 (see linger.ts).
+      reply.removeHeader('connection');
+      discardRestOfBody(request.raw);
+    }
     if (lifecycle.draining) reply.header('connection', 'close');
   });
   // A body that is absent is an empty object: PATCH {} is a no-op, DELETE without one names `email`.
@@ -148,9 +185,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, { ...deps, mailer, verificationThrottle });
   registerVerificationPages(app, deps);
-  registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle);
-  const providerSecrets = await loadProviderSecrets(deps);
-  const provider = createProvider(deps, providerSecrets);
+  const providerSecrets = await providerSecretsReady;
+  // The login forms' CSRF tokens are keyed with the provider's cookie key (each use with its own
+  // label), so every instance checks what another made.
+  registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle, providerSecrets.cookieKeys[0]!);
+  const provider = createProvider(deps, providerSecrets, {
+    authorizeThrottle: createAuthorizeThrottle({ perMinute: config.oauthAuthorizePerMinute, redis: options.redis, keyPrefix: config.redisPrefix }),
+    // Signing out at the authorization server signs the user out of the account page too.
+    onSignOut: (userId) => endOtherSessions(deps, userId),
+  });
   // The provider answers its own errors (RFC 6749 shape); the unexpected ones go to our log.
   provider.on('server_error', (_ctx: unknown, error: Error) => app.log.error({ err: error }, 'oauth: unexpected error'));
   provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
@@ -167,7 +210,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerOAuthRoutes(app, deps, provider);
   registerInteractionRoutes(app, deps, provider, throttle, providerSecrets.cookieKeys[0]!);
 
-  registerHealthRoutes(app, store, metrics, lifecycle);
+  registerHealthRoutes(app, store, lifecycle, config.metricsPort === undefined ? metrics : undefined);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { openStore } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { systemClock } from './clock.ts';
+import { loadProviderSecrets } from './oauth/keys.ts';
 
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS_IN_WINDOW = 5;
@@ -18,6 +20,9 @@ export async function run(config: Config): Promise<void> {
   const store = openStore(config.database);
   try {
     await migrateToLatest(store); // once, here, rather than racing in every worker
+    // Likewise the OAuth keys on a first start: one RSA key made here, rather than one per worker
+    // at once (all but one thrown away) while they compete for the CPU loading the server.
+    await loadProviderSecrets({ store, clock: systemClock }, log);
   } finally {
     await store.close();
   }

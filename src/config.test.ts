@@ -6,6 +6,8 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       host: '127.0.0.1',
       port: 8080,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       publicUrl: 'http://localhost:8080',
       database: { dialect: 'sqlite', path: 'data/accounts.db' },
       databaseUrl: 'sqlite:data/accounts.db',
@@ -28,6 +30,7 @@ describe('loadConfig', () => {
       oauthAccessTokenSeconds: 3600,
       oauthRefreshTokenDays: 180,
       oauthRequirePkce: 'all',
+      oauthAuthorizePerMinute: 60,
     });
   });
 
@@ -98,6 +101,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OAUTH_ACCESS_TOKEN_SECONDS: '86401' })).toThrow(/OAUTH_ACCESS_TOKEN_SECONDS/);
     expect(() => loadConfig({ OAUTH_REFRESH_TOKEN_DAYS: '0' })).toThrow(/OAUTH_REFRESH_TOKEN_DAYS/);
     expect(() => loadConfig({ OAUTH_REQUIRE_PKCE: 'none' })).toThrow(/OAUTH_REQUIRE_PKCE: must be all or public/);
+  });
+
+  it('reads the per-IP limit of sign-ins started at the authorization endpoint', () => {
+    expect(loadConfig({ OAUTH_AUTHORIZE_PER_MINUTE: '300' }).oauthAuthorizePerMinute).toBe(300);
+    expect(() => loadConfig({ OAUTH_AUTHORIZE_PER_MINUTE: '0' })).toThrow(/OAUTH_AUTHORIZE_PER_MINUTE/);
   });
 
   it.each([['PORT', '65536'], ['PORT', '1.5'], ['DATABASE_URL', 'sqlite:'], ['PUBLIC_URL', 'not a url'], ['PUBLIC_URL', 'https://x.example/?q=1'], ['PUBLIC_URL', 'https://u:p@x.example']])(

@@ -20,6 +20,9 @@ export type DatabaseConfig =
 export type Config = Readonly<{
   host: string;
   port: number;
+  /** When set, /metrics is served only on this port (on `metricsHost`), not on the API's. */
+  metricsPort: number | undefined;
+  metricsHost: string;
   /** Base of every `url` field, without a trailing slash, e.g. `https://accounts.example.com`. */
   publicUrl: string;
   database: DatabaseConfig;
@@ -58,6 +61,8 @@ export type Config = Readonly<{
   oauthRefreshTokenDays: number;
   /** Which clients must use PKCE (S256): all of them, or only public ones. */
   oauthRequirePkce: 'all' | 'public';
+  /** Authorization requests that start a sign-in (store a record before anyone logs in), per client IP per minute. */
+  oauthAuthorizePerMinute: number;
 }>;
 
 export class ConfigError extends Error {
@@ -91,6 +96,7 @@ export const DEFAULTS = {
   oauthAccessTokenSeconds: 3600,
   oauthRefreshTokenDays: 180,
   oauthRequirePkce: 'all' as const,
+  oauthAuthorizePerMinute: 60,
 };
 
 type Env = Record<string, string | undefined>;
@@ -107,6 +113,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (/\s|\//.test(host)) problems.push(`HOST: not a host name or address: "${host}"`);
 
   const port = parseInteger(value('PORT'), DEFAULTS.port, 0, 65535, 'PORT', problems);
+  const metricsPortRaw = value('METRICS_PORT');
+  const metricsPort = metricsPortRaw === undefined ? undefined : parseInteger(metricsPortRaw, 0, 0, 65535, 'METRICS_PORT', problems);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) problems.push('METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)');
+  const metricsHost = value('METRICS_HOST') ?? host;
+  // Checked only when set: a bad HOST it defaults to is reported once, as HOST.
+  if (value('METRICS_HOST') !== undefined && /\s|\//.test(metricsHost)) problems.push(`METRICS_HOST: not a host name or address: "${metricsHost}"`);
   const bodyLimit = parseInteger(value('BODY_LIMIT'), DEFAULTS.bodyLimit, 1024, 16 * 1024 * 1024, 'BODY_LIMIT', problems);
   const shutdownDelayMs = parseInteger(value('SHUTDOWN_DELAY_MS'), DEFAULTS.shutdownDelayMs, 0, 120_000, 'SHUTDOWN_DELAY_MS', problems);
 
@@ -156,11 +168,14 @@ export function loadConfig(env: Env = process.env): Config {
   const pkceRaw = (value('OAUTH_REQUIRE_PKCE') ?? DEFAULTS.oauthRequirePkce).toLowerCase();
   const oauthRequirePkce = pkceRaw === 'public' ? 'public' : 'all';
   if (pkceRaw !== 'all' && pkceRaw !== 'public') problems.push(`OAUTH_REQUIRE_PKCE: must be all or public (got "${pkceRaw}")`);
+  const oauthAuthorizePerMinute = parseInteger(value('OAUTH_AUTHORIZE_PER_MINUTE'), DEFAULTS.oauthAuthorizePerMinute, 1, 1_000_000, 'OAUTH_AUTHORIZE_PER_MINUTE', problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     host,
     port,
+    metricsPort,
+    metricsHost,
     publicUrl,
     database: database!,
     databaseUrl,
@@ -182,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     oauthAccessTokenSeconds,
     oauthRefreshTokenDays,
     oauthRequirePkce,
+    oauthAuthorizePerMinute,
     sessionMaxMinutes,
   });
 }

@@ -8,6 +8,8 @@ import { openStore } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Lifecycle } from './ops/health.routes.ts';
 import { connectRedis } from './ops/redis.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './ops/metrics-server.ts';
 
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.database);
@@ -15,6 +17,7 @@ export async function serve(config: Config): Promise<void> {
   const logger: { current?: FastifyBaseLogger } = {}; // the app's, once it exists
   let redis: Redis | undefined;
   let app: FastifyInstance | undefined;
+  let metricsServer: MetricsServer | undefined;
   let redisErrorLogged = false;
 
   try {
@@ -32,12 +35,20 @@ export async function serve(config: Config): Promise<void> {
         redisErrorLogged = false;
       });
     }
-    app = await buildApp({ config, store, lifecycle, redis });
+    const metrics = createMetrics(store);
+    app = await buildApp({ config, store, lifecycle, redis, metrics });
     logger.current = app.log;
     await app.listen({ host: config.host, port: config.port });
+    if (config.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort).catch((error: Error) => {
+        throw new Error(`cannot serve metrics on METRICS_HOST:METRICS_PORT (${config.metricsHost}:${config.metricsPort}): ${error.message}`, { cause: error });
+      });
+      app.log.info({ host: config.metricsHost, port: metricsServer.port }, 'metrics served on their own port');
+    }
   } catch (error) {
     // Release what was opened, or an idle database pool would keep the process alive.
     await app?.close().catch(() => undefined);
+    await metricsServer?.close();
     redis?.disconnect();
     await store.close().catch(() => undefined);
     throw error;
@@ -54,6 +65,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await running.close(); // stops accepting, waits for in-flight requests, closes idle connections
+      await metricsServer?.close();
       await store.close(); // after the last request: nothing is cut off mid-transaction
       await redis?.quit();
       running.log.info('stopped');

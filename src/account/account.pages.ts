@@ -1,6 +1,7 @@
 // The HTML of the account settings page and its login page (issue 7, items 4–6): server-rendered,
 // no JavaScript, one inline style named by its hash in the CSP. Every form carries the CSRF token.
 import type { FieldErrors } from '../errors.ts';
+import { passwordRules } from '../auth/passwords.ts';
 import { escapeHtml, htmlDocument, pageCsp } from '../http/pages.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';
 import type { TokenSummary } from '../tokens/tokens.service.ts';
@@ -127,6 +128,8 @@ export type SettingsView = {
   /** The path of the account page without its trailing slash, e.g. /account. */
   base: string;
   csrfToken: string;
+  /** PASSWORD_MIN_LENGTH, for the rules shown beside the new password. */
+  passwordMinLength: number;
   user: UserRepresentation;
   emails: EmailRepresentation[];
   tokens: TokenSummary[];
@@ -257,7 +260,7 @@ ${
 ${csrfField(csrfToken)}
 <input type="text" name="username" value="${escapeHtml(user.username)}" autocomplete="username" hidden>
 ${input('password', 'current_password', 'Current password', { type: 'password', autocomplete: 'current-password', state, required: true })}
-${input('password', 'new_password', 'New password', { type: 'password', autocomplete: 'new-password', state, required: true })}
+${input('password', 'new_password', 'New password', { type: 'password', autocomplete: 'new-password', state, required: true, hint: passwordRules(view.passwordMinLength) })}
 <button type="submit">Change password</button>
 <p class="muted">Changing it logs out your other sessions.</p>
 </form>

@@ -3,26 +3,29 @@
 // (Post/Redirect/Get). A form with errors is shown again at once (400) with each message beside
 // its field. A new token is stored nowhere but its digest: it travels to the next GET in a
 // one-minute HttpOnly cookie, which that GET shows once and clears.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 import { toApiError } from '../http/error-handler.ts';
-import { sendPage } from '../http/pages.ts';
+import { isCrossSiteForm, sendPage } from '../http/pages.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.ts';
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
 import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
+import { endLoginSessionOfBrowser } from '../oauth/login-sessions.ts';
 import { SCOPES } from '../tokens/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
-import { checkPassword, loginWithPassword } from './login.ts';
+import { checkPassword, loginRefusal, loginWithPassword } from './login.ts';
 import { endOtherSessions, endSession, resumeSession, sameSecret, type ActiveSession } from './sessions.service.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
+// How long a login form stays good: its CSRF pair carries the time it was made.
+const LOGIN_FORM_SECONDS = 60 * 60;
 const NEW_TOKEN_COOKIE = 'account_new_token';
 
 type Form = Record<string, string>;
@@ -62,6 +65,12 @@ function redirect(reply: FastifyReply, location: string): FastifyReply {
 function answerPageError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, basePath: string): FastifyReply {
   const known = toApiError(error);
   if (known && known.status < 500) return send(reply, known.status, messagePage('Something is wrong with this request', known.detail, { href: `${basePath}/`, label: 'Back to your account' }));
+  if (known?.code === 'service_unavailable') {
+    // Busy, not broken: the same 503 and Retry-After as the API, as a page; logged once a second
+    // at most by the hashing limiter's reporter, not here.
+    for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
+    return send(reply, 503, messagePage('The service is busy', 'Too many requests are being handled just now. Wait a moment, then try again.', { href: `${basePath}/`, label: 'Back to your account' }));
+  }
   request.log.error({ err: error }, 'unexpected error');
   return send(reply, 500, messagePage('Something went wrong', 'Your request could not be handled just now. Try again in a moment.', { href: `${basePath}/`, label: 'Back to your account' }));
 }
@@ -76,11 +85,29 @@ function fieldErrorsOf(error: unknown, field: string): FormErrors['errors'] {
   return error.fieldErrors ? { ...error.fieldErrors } : { [field]: [error.detail] };
 }
 
-export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, throttle: LoginThrottle): void {
+/**
+ * `csrfKey` is a server secret shared by every instance: the login form's token is an HMAC of
+ * the random value in its cookie under it, so a cookie planted by someone else (a sibling
+ * subdomain, a man in the middle on plain http) matches no token they could have computed.
+ */
+export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, throttle: LoginThrottle, csrfKey: string): void {
   const basePath = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account`;
-  const secure = deps.config.publicUrl.startsWith('https:') ? '; Secure' : '';
+  const https = deps.config.publicUrl.startsWith('https:');
+  const secure = https ? '; Secure' : '';
   const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
     `${name}=${value}; Path=${basePath}; HttpOnly; SameSite=Lax${secure}${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}`;
+  // On https the login form's cookie is a __Host- cookie (RFC 6265bis §4.1.3.2): no other host,
+  // a subdomain included, can set one, and it must have Path=/.
+  const loginCsrfCookieName = https ? `__Host-${LOGIN_CSRF_COOKIE}` : LOGIN_CSRF_COOKIE;
+  const loginCsrfCookie = (value: string, maxAgeSeconds?: number) =>
+    https ? `${loginCsrfCookieName}=${value}; Path=/; HttpOnly; SameSite=Lax; Secure${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}` : cookie(LOGIN_CSRF_COOKIE, value, maxAgeSeconds);
+  const loginTokenOf = (nonce: string) => createHmac('sha256', csrfKey).update(`account-login:${nonce}`).digest('base64url');
+  /** The cookie's value was made by this service (its token matches) within the last hour. */
+  const validLoginForm = (nonce: string | undefined, token: string | undefined): boolean => {
+    if (!nonce || !sameSecret(token, loginTokenOf(nonce))) return false;
+    const madeAt = Number(nonce.split('.')[0]);
+    return Number.isSafeInteger(madeAt) && deps.clock.nowMs() / 1000 - madeAt <= LOGIN_FORM_SECONDS;
+  };
   const options = { schema: { hide: true }, errorHandler: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => answerPageError(error, request, reply, basePath) };
 
   app.decorateRequest('accountSession', null);
@@ -93,7 +120,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       if (request.method === 'GET' || request.method === 'HEAD') return redirect(reply, `${basePath}/login`);
       return send(reply, 401, messagePage('Your session has ended', 'Log in again to continue.', { href: `${basePath}/login`, label: 'Log in' }));
     }
-    if (request.method === 'POST' && !sameSecret(formOf(request).csrf_token, session.csrfToken)) return forbidden(reply);
+    if (request.method === 'POST' && (isCrossSiteForm(request) || !sameSecret(formOf(request).csrf_token, session.csrfToken))) return forbidden(reply);
     request.accountSession = session;
   };
   const forbidden = (reply: FastifyReply) =>
@@ -109,13 +136,13 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       listTokens(deps, session.username),
       listGrants(deps, session.userId),
     ]);
-    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, user, emails, tokens, applications, ...extra }));
+    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, ...extra }));
   };
 
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
-    const csrfToken = randomBytes(24).toString('base64url');
-    reply.header('set-cookie', cookie(LOGIN_CSRF_COOKIE, csrfToken));
-    return send(reply, status, loginPage({ base: basePath, csrfToken, ...view }));
+    const nonce = `${Math.floor(deps.clock.nowMs() / 1000)}.${randomBytes(18).toString('base64url')}`;
+    reply.header('set-cookie', loginCsrfCookie(nonce));
+    return send(reply, status, loginPage({ base: basePath, csrfToken: loginTokenOf(nonce), ...view }));
   };
 
   app.get('/account/login', options, async (request, reply) => {
@@ -125,24 +152,26 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   app.post('/account/login', options, async (request, reply) => {
     const form = formOf(request);
-    // Double submit: the hidden field must match the cookie set with the form (login CSRF).
-    const expected = readCookie(request, LOGIN_CSRF_COOKIE);
-    if (!expected || !sameSecret(form.csrf_token, expected)) return forbidden(reply);
+    // Login CSRF (someone signing the victim in to the attacker's account): the form must come
+    // from our own page, and its token must be the one we derived from this browser's cookie.
+    if (isCrossSiteForm(request) || !validLoginForm(readCookie(request, loginCsrfCookieName), form.csrf_token)) return forbidden(reply);
     const username = (form.username ?? '').trim();
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
     const result = await loginWithPassword(deps, throttle, username, password, request.ip);
-    if (!result.ok && result.reason === 'throttled') {
-      reply.header('retry-after', String(result.retryAfterSeconds));
-      return showLogin(reply, 429, { username, error: `Too many failed attempts. Wait ${result.retryAfterSeconds} second${result.retryAfterSeconds === 1 ? '' : 's'}, then try again.` });
+    if (!result.ok) {
+      const refusal = loginRefusal(result);
+      if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
+      return showLogin(reply, refusal.status, { username, error: refusal.message });
     }
-    if (!result.ok) return showLogin(reply, 401, { username, error: 'The username or password is not right.' });
-    reply.header('set-cookie', [cookie(SESSION_COOKIE, result.sessionId), cookie(LOGIN_CSRF_COOKIE, '', 0)]);
+    reply.header('set-cookie', [cookie(SESSION_COOKIE, result.sessionId), loginCsrfCookie('', 0)]);
     return redirect(reply, `${basePath}/`);
   });
 
   app.post('/account/logout', guarded, async (request, reply) => {
     await endSession(deps, sessionOf(request).id);
+    // Logging out logs this browser out of the authorization server too (its cookie reaches here).
+    await endLoginSessionOfBrowser(deps, request.headers.cookie);
     reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0));
     return redirect(reply, `${basePath}/login`);
   });
@@ -257,8 +286,10 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     // Behind the same brute-force limits as the login: a stolen session cannot guess the password.
     const checked = await checkPassword(deps, throttle, session.username, current, request.ip);
     if (!checked.ok) {
-      const message = checked.reason === 'throttled' ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.` : 'This is not your current password.';
-      throw new ApiError('invalid', { fieldErrors: { current_password: [message] } });
+      const refusal = loginRefusal(checked);
+      const message = checked.reason === 'invalid' ? 'This is not your current password.' : refusal.message;
+      const headers: Record<string, string> = refusal.retryAfter === undefined ? {} : { 'retry-after': refusal.retryAfter };
+      throw new ApiError('invalid', { fieldErrors: { current_password: [message] }, headers });
     }
     try {
       await setPassword(deps, session.username, next, selfContext(request));

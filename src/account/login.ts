@@ -10,7 +10,9 @@ import { createSession } from './sessions.service.ts';
 export type LoginResult =
   | { ok: true; sessionId: string; userId: number; username: string }
   | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
+  /** Password hashing is at capacity (HASH_QUEUE full): nothing was checked; try again shortly. */
+  | { ok: false; reason: 'busy'; retryAfterSeconds: number };
 
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
@@ -27,10 +29,25 @@ export async function checkPassword(deps: Deps, throttle: LoginThrottle, usernam
     return { ok: true, userId: principal.userId, username: principal.username };
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_authenticated') return { ok: false, reason: 'invalid' };
-    if (error instanceof ApiError && error.code === 'too_many_requests') {
-      return { ok: false, reason: 'throttled', retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
+    if (error instanceof ApiError && (error.code === 'too_many_requests' || error.code === 'service_unavailable')) {
+      const reason = error.code === 'too_many_requests' ? 'throttled' : 'busy';
+      return { ok: false, reason, retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
     }
     throw error;
+  }
+}
+
+/** What a login form says when the check did not succeed; the status and Retry-After to answer with. */
+export function loginRefusal(result: Exclude<LoginResult, { ok: true }>): { status: number; retryAfter?: string; message: string } {
+  const seconds = result.reason === 'invalid' ? 0 : result.retryAfterSeconds;
+  const wait = `${seconds} second${seconds === 1 ? '' : 's'}`;
+  switch (result.reason) {
+    case 'invalid':
+      return { status: 401, message: 'The username or password is not right.' };
+    case 'throttled':
+      return { status: 429, retryAfter: String(seconds), message: `Too many failed attempts. Wait ${wait}, then try again.` };
+    case 'busy':
+      return { status: 503, retryAfter: String(seconds), message: `The service is too busy to check your password just now. Wait ${wait}, then try again.` };
   }
 }
 

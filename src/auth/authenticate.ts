@@ -118,16 +118,45 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   return principal;
 }
 
-/** What the brute-force counters key on: the account only when a password is being tried. */
-export function attemptOf(header: string | undefined, ip: string): Attempt {
+/**
+ * What the brute-force counters key on: the account only when a password is being tried;
+ * undefined when nothing that could be guessed was sent (no header, or one that is not a
+ * credential at all).
+ */
+export function attemptOf(header: string | undefined, ip: string): Attempt | undefined {
   const credentials = parseAuthorization(header);
-  const passwordTry = credentials?.scheme === 'basic' && !isWellFormedToken(credentials.secret);
+  if (!credentials) return undefined;
+  const passwordTry = credentials.scheme === 'basic' && !isWellFormedToken(credentials.secret);
   return { ip, username: passwordTry ? credentials.username : undefined };
+}
+
+/**
+ * The label a failure is counted under in metrics, which anyone who can reach /metrics reads:
+ * every "these credentials are wrong" reason is one label, or the counters would tell whether
+ * a username exists (or is deactivated). Logs and the audit trail keep the precise reason.
+ */
+export function publicFailureReason(reason: string | undefined): string {
+  switch (reason) {
+    case 'unknown_user':
+    case 'bad_password':
+    case 'no_password':
+    case 'inactive':
+    case 'token_user_mismatch':
+      return 'bad_credentials';
+    case undefined:
+      return 'unknown';
+    default:
+      return reason;
+  }
 }
 
 /** authenticate(), behind the brute-force limits: a 429 before anything is checked when over them. */
 export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle, header: string | undefined, ip: string): Promise<Principal> {
   const attempt = attemptOf(header, ip);
+  // Only wrong credentials spend the per-IP budget. A request without any (a client waiting for
+  // the challenge, as curl --anyauth does; an <img> on another site) is a plain 401: counting it
+  // would let anyone lock out everyone behind one address, valid tokens included.
+  if (!attempt) return authenticate(deps, header);
   await throttle.check(attempt);
   try {
     const principal = await authenticate(deps, header);

@@ -10,7 +10,14 @@ export type HashLimiter = {
   readonly waiting: number;
 };
 
-export function createHashLimiter(options: { concurrency: number; maxWaiting: number }): HashLimiter {
+export type HashLimiterOptions = {
+  concurrency: number;
+  maxWaiting: number;
+  /** Told of each check refused because the queue is full (the caller decides how often to log). */
+  onRefused?: () => void;
+};
+
+export function createHashLimiter(options: HashLimiterOptions): HashLimiter {
   let active = 0;
   const waiting: Array<() => void> = [];
   const release = () => {
@@ -22,7 +29,10 @@ export function createHashLimiter(options: { concurrency: number; maxWaiting: nu
     async run(fn) {
       if (active < options.concurrency) active++;
       else if (waiting.length < options.maxWaiting) await new Promise<void>((resolve) => waiting.push(resolve));
-      else throw new ApiError('service_unavailable', { headers: { 'retry-after': '1' }, internal: 'hashing_saturated' });
+      else {
+        options.onRefused?.();
+        throw new ApiError('service_unavailable', { headers: { 'retry-after': '1' }, internal: 'hashing_saturated' });
+      }
       try {
         return await fn();
       } finally {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listAuditEvents } from '../audit/audit.service.ts';
 import { formatMicros } from '../clock.ts';
 import { parseDuration } from './duration.ts';
 import { out, say, table, withDeps } from './context.ts';
@@ -49,6 +48,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (username: string, options: { since?: string; limit?: string; json?: boolean }) => {
       const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
       const limit = options.limit === undefined ? DEFAULT_AUDIT_LIMIT : parseLimit(options.limit);
+      const { listAuditEvents } = await import('../audit/audit.service.ts'); // on demand: see main.ts
       // One more than asked, to tell whether older events were left out.
       const events = await withDeps((deps) => listAuditEvents(deps, username, { ...(since !== undefined ? { since } : {}), limit: limit + 1 }));
       const shown = events.slice(-limit);

@@ -1,33 +1,63 @@
 // The `accounts` command: the server and the admin operations, on the server's own config and services.
+// Only commander and the commands' definitions load up front; each action imports what it needs
+// when it runs (the server, the database drivers, the OAuth provider take seconds to load), so
+// `--help`, `--version` and a mistyped command line answer at once.
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
 import { ApiError } from '../errors.ts';
-import { ConfigError, loadConfig } from '../config.ts';
-import { migrateToLatest } from '../db/migrate.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
-import { say } from './context.ts';
-import { openStore } from '../db/connect.ts';
+import { Interrupted, say } from './context.ts';
+
+/** Every line the command prints about a failure starts so, commander's own included. */
+const ERROR_PREFIX = 'accounts: error: ';
+
+// The settings most deployments set; the README's table has every one.
+const MAIN_SETTINGS = ['HOST', 'PORT', 'DATABASE_URL', 'PUBLIC_URL', 'LOG_LEVEL', 'REDIS_URL', 'SMTP_URL', 'MAIL_FROM', 'WORKERS'];
 
 export function buildProgram(): Command {
   const program = new Command('accounts')
-    .description('The account service (docker.io Accounts API v1.1) and its administration.\nConfigured by environment variables: HOST, PORT, DATABASE_URL, PUBLIC_URL, LOG_LEVEL, BODY_LIMIT.')
+    .description('The account service (docker.io Accounts API v1.1) and its administration.')
+    .version(packageJson.version, '-V, --version', 'print the version and exit')
+    .addHelpText(
+      'after',
+      '\nSettings are environment variables, read by the server and every command alike:\n' +
+        `${MAIN_SETTINGS.slice(0, 5).join(', ')},\n${MAIN_SETTINGS.slice(5).join(', ')} and more.\n` +
+        'Every setting, with its default and meaning: README.md, section "Configuration".\n' +
+        '`serve --host` and `serve --port` override HOST and PORT.',
+    )
     .showSuggestionAfterError(true)
+    // Commander's messages start "error: "; ours "accounts: error: ". One form, so that a script
+    // or a person looking for the failure finds it the same way. Subcommands inherit this.
+    .configureOutput({ outputError: (message, write) => write(`accounts: ${message}`) })
     .exitOverride();
 
   program
     .command('serve')
     .description('run the HTTP server (migrates the database first)')
-    // Loaded on demand: the admin commands need neither Fastify nor its plugins.
-    .action(async () => (await import('../cluster.ts')).run(loadConfig()));
+    .option('--host <address>', 'the address to listen on; overrides HOST')
+    .option('--port <port>', 'the TCP port to listen on, 0 for any free one; overrides PORT')
+    .action(async (options: ServeOptions) => {
+      const config = serveConfig(options);
+      // Loading the server takes a second or more: a SQLite path that cannot work is told first.
+      if (config.database.dialect === 'sqlite' && config.database.path !== ':memory:') {
+        (await import('../db/sqlite-path.ts')).prepareSqlitePath(config.database.path);
+      }
+      // Loaded on demand: the admin commands need neither Fastify nor its plugins.
+      await (await import('../cluster.ts')).run(config);
+    });
 
   program
     .command('migrate')
     .description('bring the database up to date and exit')
     .action(async () => {
-      const store = openStore(loadConfig().database);
+      const config = loadConfig();
+      const [{ openStore }, { migrateToLatest }] = await Promise.all([import('../db/connect.ts'), import('../db/migrate.ts')]);
+      const store = openStore(config.database);
       try {
         const applied = await migrateToLatest(store);
         for (const name of applied) say(`Applied ${name}.`);
@@ -44,6 +74,26 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerGrantCommands(program);
   return program;
+}
+
+type ServeOptions = { host?: string; port?: string };
+
+/**
+ * `serve --host/--port` stand for HOST and PORT: an option wins over the environment and is
+ * checked by the same rules, and a problem with it is reported under the option's name.
+ */
+export function serveConfig(options: ServeOptions, env: Record<string, string | undefined> = process.env): Config {
+  const overrides = { HOST: options.host, PORT: options.port };
+  const given = (Object.keys(overrides) as (keyof typeof overrides)[]).filter((name) => overrides[name] !== undefined);
+  // The environment's rule that an empty value means "unset" is not the option's: `--port ""` is a mistake.
+  const blank = given.filter((name) => overrides[name]!.trim() === '').map((name) => `--${name.toLowerCase()}: must not be empty`);
+  if (blank.length > 0) throw new ConfigError(blank);
+  try {
+    return loadConfig({ ...env, ...Object.fromEntries(given.map((name) => [name, overrides[name]])) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.problems.map((problem) => given.reduce((p, name) => p.replace(new RegExp(`^${name}:`), `--${name.toLowerCase()}:`), problem)));
+  }
 }
 
 // Network errors, and PostgreSQL's "invalid password", "no such role" and "no such database".
@@ -75,8 +125,12 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(`accounts: error: ${describeError(error).replaceAll('\n', ' ')}\n`);
+    if (error instanceof Interrupted) {
+      // Ctrl-C at a password prompt: what a shell reports for SIGINT, without a message.
+      process.exitCode = 130;
+      return;
+    }
+    process.stderr.write(`${ERROR_PREFIX}${describeError(error).replaceAll('\n', ' ')}\n`);
     process.exitCode = 1;
   }
 }
-

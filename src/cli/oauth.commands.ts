@@ -1,9 +1,11 @@
-// `accounts client …` and `accounts grant …` (issue 4, items 2 and 9): the OAuth clients an
+// `accounts client …` and `accounts grant …`: the OAuth clients an
 // operator registers, and the applications a user has authorised.
 import type { Command } from 'commander';
-import { createClient, deleteClient, listClients } from '../oauth/clients.service.ts';
-import { listGrantsOfUsername, revokeGrantOfUsername } from '../oauth/grants.service.ts';
 import { out, say, table, withDeps } from './context.ts';
+
+// Each action imports the service it calls: see main.ts.
+const clients = () => import('../oauth/clients.service.ts');
+const grants = () => import('../oauth/grants.service.ts');
 
 /** Commander's collector for a repeatable option: every value, in the order given. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -22,6 +24,7 @@ export function registerClientCommands(program: Command): void {
     .addHelpText('after', '\nThe secret is stored only as its digest: it is shown this once and cannot be shown again.')
     .action(async (options: { name: string; redirectUri?: string[]; public?: boolean }) => {
       const redirectUris = options.redirectUri ?? [];
+      const { createClient } = await clients();
       const created = await withDeps((deps) => createClient(deps, { name: options.name, redirectUris, public: options.public === true }));
       const uris = redirectUris.join(' ');
       if (created.client_secret === undefined) {
@@ -40,15 +43,16 @@ export function registerClientCommands(program: Command): void {
     .description('list the registered clients (never their secrets)')
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (options: { json?: boolean }) => {
-      const clients = await withDeps((deps) => listClients(deps));
+      const { listClients } = await clients();
+      const found = await withDeps((deps) => listClients(deps));
       if (options.json) {
-        for (const c of clients) out(JSON.stringify(c));
+        for (const c of found) out(JSON.stringify(c));
         return;
       }
       out(
         table(
           ['CLIENT ID', 'NAME', 'TYPE', 'REDIRECT URIS', 'CREATED'],
-          clients.map((c) => [c.client_id, c.name, c.type, c.redirect_uris.join(' '), c.created_at]),
+          found.map((c) => [c.client_id, c.name, c.type, c.redirect_uris.join(' '), c.created_at]),
         ),
       );
     });
@@ -58,6 +62,7 @@ export function registerClientCommands(program: Command): void {
     .description('delete a client and every code, token and grant issued to it')
     .argument('<client-id>')
     .action(async (clientId: string) => {
+      const { deleteClient } = await clients();
       await withDeps((deps) => deleteClient(deps, clientId));
       say(`Deleted client ${clientId} and every code, token and grant issued to it.`);
     });
@@ -72,15 +77,16 @@ export function registerGrantCommands(program: Command): void {
     .argument('<username>')
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (username: string, options: { json?: boolean }) => {
-      const grants = await withDeps((deps) => listGrantsOfUsername(deps, username));
+      const { listGrantsOfUsername } = await grants();
+      const found = await withDeps((deps) => listGrantsOfUsername(deps, username));
       if (options.json) {
-        for (const g of grants) out(JSON.stringify(g));
+        for (const g of found) out(JSON.stringify(g));
         return;
       }
       out(
         table(
           ['CLIENT ID', 'NAME', 'SCOPES', 'GRANTED'],
-          grants.map((g) => [g.client_id, g.client_name ?? '(deleted)', g.scopes.join(','), g.granted_at]),
+          found.map((g) => [g.client_id, g.client_name ?? '(deleted)', g.scopes.join(','), g.granted_at]),
         ),
       );
     });
@@ -91,6 +97,7 @@ export function registerGrantCommands(program: Command): void {
     .argument('<username>')
     .argument('<client-id>')
     .action(async (username: string, clientId: string) => {
+      const { revokeGrantOfUsername } = await grants();
       await withDeps((deps) => revokeGrantOfUsername(deps, username, clientId));
       say(`Revoked the access of client ${clientId} to ${username.toLowerCase()}: its grants, codes and tokens are deleted.`);
     });

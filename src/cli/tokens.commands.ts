@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { parseScopeList } from '../tokens/scopes.ts';
-import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
 import { parseDuration } from './duration.ts';
 import { out, say, table, withDeps } from './context.ts';
+
+// Each action imports the service it calls: see main.ts.
+const service = () => import('../tokens/tokens.service.ts');
 
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('manage personal access tokens');
@@ -17,6 +19,7 @@ export function registerTokenCommands(program: Command): void {
     .action(async (username: string, options: { scopes: string; name: string; expiresIn?: string }) => {
       const scopes = parseScopeList(options.scopes);
       const expiresInMs = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
+      const { createToken } = await service();
       const { token: secret, summary } = await withDeps((deps) =>
         createToken(deps, { username, scopes, name: options.name, ...(expiresInMs !== undefined ? { expiresInMs } : {}) }),
       );
@@ -33,6 +36,7 @@ export function registerTokenCommands(program: Command): void {
     .argument('<username>')
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (username: string, options: { json?: boolean }) => {
+      const { listTokens } = await service();
       const tokens = await withDeps((deps) => listTokens(deps, username));
       if (options.json) {
         for (const t of tokens) out(JSON.stringify(t));
@@ -51,6 +55,7 @@ export function registerTokenCommands(program: Command): void {
     .description('revoke a token, given its id (from token list) or the token itself')
     .argument('<id-or-token>')
     .action(async (idOrToken: string) => {
+      const { revokeToken } = await service();
       const result = await withDeps((deps) => revokeToken(deps, idOrToken));
       say(result.alreadyRevoked ? `Token ${result.id} was already revoked.` : `Revoked token ${result.id}.`);
     });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { createUser, listUsers, setActive, setPassword } from '../users/users.service.ts';
-import { out, readFirstLine, say, table, withDeps } from './context.ts';
+import { out, readPassword, say, table, withDeps } from './context.ts';
+
+// Each action imports the service it calls: see main.ts.
+const service = () => import('../users/users.service.ts');
 
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('manage user accounts');
@@ -11,10 +13,11 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>', '4 to 30 lowercase letters and digits')
     .requiredOption('--email <email>', 'the primary email address')
     .option('--full-name <name>', 'the full name')
-    .option('--password-stdin', 'read the password from the first line of standard input')
+    .option('--password-stdin', 'read the password from the first line of standard input (on a terminal: asked for, not shown)')
     .addHelpText('after', '\nWithout --password-stdin the account has no password and can only use access tokens.\nPrints the new user as JSON on standard output.')
     .action(async (username: string, options: { email: string; fullName?: string; passwordStdin?: boolean }) => {
-      const password = options.passwordStdin ? await readFirstLine() : undefined;
+      const password = options.passwordStdin ? await readPassword({ prompt: `Password for ${username}: `, confirm: true }) : undefined;
+      const { createUser } = await service();
       const created = await withDeps((deps) =>
         createUser(deps, {
           username,
@@ -31,9 +34,10 @@ export function registerUserCommands(program: Command): void {
     .command('set-password')
     .description("set a user's password, read from the first line of standard input")
     .argument('<username>')
-    .requiredOption('--password-stdin', 'read the password from the first line of standard input')
+    .requiredOption('--password-stdin', 'read the password from the first line of standard input (on a terminal: asked for, not shown)')
     .action(async (username: string) => {
-      const password = await readFirstLine();
+      const password = await readPassword({ prompt: `New password for ${username}: `, confirm: true });
+      const { setPassword } = await service();
       await withDeps((deps) => setPassword(deps, username, password));
       say(`Password of ${username.toLowerCase()} changed.`);
     });
@@ -43,6 +47,7 @@ export function registerUserCommands(program: Command): void {
     .description('deactivate a user: no password or token of theirs works until activated again')
     .argument('<username>')
     .action(async (username: string) => {
+      const { setActive } = await service();
       const changed = await withDeps((deps) => setActive(deps, username, false));
       say(changed ? `Deactivated ${username.toLowerCase()}.` : `${username.toLowerCase()} was already deactivated.`);
     });
@@ -52,6 +57,7 @@ export function registerUserCommands(program: Command): void {
     .description('activate a deactivated user')
     .argument('<username>')
     .action(async (username: string) => {
+      const { setActive } = await service();
       const changed = await withDeps((deps) => setActive(deps, username, true));
       say(changed ? `Activated ${username.toLowerCase()}.` : `${username.toLowerCase()} was already active.`);
     });
@@ -61,6 +67,7 @@ export function registerUserCommands(program: Command): void {
     .description('list users')
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (options: { json?: boolean }) => {
+      const { listUsers } = await service();
       const users = await withDeps((deps) => listUsers(deps));
       if (options.json) {
         for (const u of users) out(JSON.stringify(u));

@@ -1,8 +1,7 @@
 // SQLite through better-sqlite3: one connection per process, WAL, synchronous=FULL.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { prepareSqlitePath, unusableSqlitePath } from './sqlite-path.ts';
 import type { Store } from './connect.ts';
 import type { Db } from './database.ts';
 
@@ -28,15 +27,34 @@ function withStatementCache(database: Sqlite.Database): SqliteDatabase {
   };
 }
 
-export function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new Sqlite(path);
+/** Opens the file and sets up the connection, saying which path failed and why. */
+function openDatabase(path: string): Sqlite.Database {
+  if (path === ':memory:') return configure(new Sqlite(path));
+  const file = prepareSqlitePath(path);
+  let database: Sqlite.Database | undefined;
+  try {
+    database = new Sqlite(file);
+    return configure(database);
+  } catch (error) {
+    database?.close();
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY') throw error; // another process holds it: not a path problem
+    throw unusableSqlitePath(`cannot use ${file} as the SQLite database (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+function configure(database: Sqlite.Database): Sqlite.Database {
   // First, so that even the switch to WAL below waits for a lock (processes that open a new
   // database at once race for it) rather than failing at once with "database is locked".
   database.pragma('busy_timeout = 5000');
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
   database.pragma('foreign_keys = ON');
+  return database;
+}
+
+export function openSqlite(path: string): Store {
+  const database = openDatabase(path);
   const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   let inUse = 0;
 

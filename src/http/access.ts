@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { authenticateThrottled, type Principal } from '../auth/authenticate.ts';
+import { authenticateThrottled, publicFailureReason, type Principal } from '../auth/authenticate.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import type { Scope } from '../tokens/scopes.ts';
 import type { User } from '../users/users.repository.ts';
@@ -36,7 +36,7 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
     reply.header('cache-control', 'no-store');
     const principal = await authenticateThrottled(deps, throttle, request.headers.authorization, request.ip).catch((error: unknown) => {
       if (error instanceof ApiError && (error.code === 'not_authenticated' || error.code === 'too_many_requests')) {
-        metrics.authFailures.inc({ reason: error.internal ?? 'unknown' });
+        metrics.authFailures.inc({ reason: publicFailureReason(error.internal) });
         request.log.info({ reason: error.internal }, 'authentication failed');
       }
       throw error;

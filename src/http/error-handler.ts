@@ -84,11 +84,16 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   return sendApiError(reply, new ApiError('internal_error'));
 }
 
+/** A 503 because password hashing is at capacity: expected under load, logged by the limiter's reporter instead. */
+export function isSaturation(error: ApiError): boolean {
+  return error.code === 'service_unavailable' && error.internal === 'hashing_saturated';
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
     if (apiError) {
-      if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (apiError.status >= 500 && !isSaturation(apiError)) request.log.error({ err: error }, 'request failed');
       return sendApiError(reply, apiError);
     }
     request.log.error({ err: error }, 'unexpected error');

@@ -46,3 +46,22 @@ ${body}
 </html>
 `;
 }
+
+/**
+ * True when a form was posted from another site, as the browser tells it: Fetch Metadata's
+ * Sec-Fetch-Site (anything but same-origin, including a sibling subdomain, which could also
+ * have planted our cookies), or else an Origin naming another host. Origin "null" is what
+ * browsers send for a form on a page with Referrer-Policy no-referrer, so it is not refused
+ * here; the form's own token still is checked.
+ */
+export function isCrossSiteForm(request: { headers: Record<string, string | string[] | undefined>; host: string }): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string' || origin === 'null') return false;
+  try {
+    return new URL(origin).host !== request.host;
+  } catch {
+    return true;
+  }
+}

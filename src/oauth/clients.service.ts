@@ -105,6 +105,9 @@ export function clientMetadata(row: ClientRow): AdapterPayload {
     client_id: row.client_id,
     client_name: row.name,
     redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    // Where OpenID RP-initiated logout may send the browser back to: the same vetted list, as
+    // clients are registered with one list only (a client lists its signed-out page there too).
+    post_logout_redirect_uris: JSON.parse(row.redirect_uris) as string[],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     // client_secret_post is turned into Basic before the provider sees it (oauth.routes.ts),

@@ -8,15 +8,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Deps } from '../deps.ts';
-import { pageCsp, sendPage } from '../http/pages.ts';
+import { isCrossSiteForm, pageCsp, sendPage } from '../http/pages.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
-import { checkPassword } from '../account/login.ts';
+import { checkPassword, loginRefusal } from '../account/login.ts';
 import { sameSecret } from '../account/sessions.service.ts';
 import { PAGE_STYLE } from '../account/account.pages.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { consentPage, oauthLoginPage, oauthMessagePage } from './oauth.pages.ts';
 import { OAUTH_PATHS } from './paths.ts';
+import { ACCOUNT_GONE } from './provider.ts';
+import { endLoginSessionOfBrowser, loginSessionAccountOf } from './login-sessions.ts';
 
 type Form = Record<string, string>;
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -68,13 +70,19 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     return client?.clientName ?? String(interaction.params.client_id);
   };
 
+  /**
+   * Hands the result to the provider. A consent carries the login that preceded it in this
+   * sign-in: with prompt=login the provider otherwise asks for the login again, and again.
+   */
   const finish = async (request: FastifyRequest, reply: FastifyReply, result: InteractionResults) => {
-    const location = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    const location = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: 'consent' in result });
     return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
   };
 
   const checkCsrf = (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, form: Form): boolean => {
-    if (sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
+    // A form posted from another site (Fetch Metadata, Origin) is refused even with a valid token:
+    // the token is tied to the interaction's cookie, which a sibling subdomain could plant.
+    if (!isCrossSiteForm(request) && sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
     send(reply, 403, oauthMessagePage('This form has expired', 'Reload the page and try again.'), interaction);
     return false;
   };
@@ -98,9 +106,30 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     return [...new Set(scopes)];
   };
 
+  /**
+   * Ends the browser's login session and lets this sign-in go on without it. Otherwise the
+   * provider, finding someone else signed in than who logs in now, stops on a step that signs
+   * that user out first.
+   */
+  const leaveLoginSession = async (request: FastifyRequest, interaction: Interaction) => {
+    await endLoginSessionOfBrowser(deps, request.headers.cookie);
+    if (interaction.session) {
+      delete interaction.session;
+      await interaction.persist();
+    }
+  };
+
+  /** Whether the browser, or this sign-in when it began, is signed in as someone else than `accountId`. */
+  const someoneElseSignedIn = async (request: FastifyRequest, interaction: Interaction, accountId: string) => {
+    const signedIn = [await loginSessionAccountOf(deps, request.headers.cookie), interaction.session?.accountId];
+    return signedIn.some((id) => id !== undefined && id !== accountId);
+  };
+
   app.get(`${OAUTH_PATHS.interaction}:uid/`, { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
     if (!interaction) return reply;
+    // Signed in as an account that can no longer sign in: that sign-in is over.
+    if (interaction.prompt.reasons.includes(ACCOUNT_GONE)) await leaveLoginSession(request, interaction);
     if (interaction.prompt.name === 'login') return showLogin(reply, 200, interaction);
     const accountId = interaction.session?.accountId;
     const user = accountId ? await findUserById(deps.store.db, Number(accountId)) : undefined;
@@ -131,13 +160,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     if (username === '' || password === '') return showLogin(reply, 400, interaction, { username, error: 'Enter your username and password.' });
     // The same checks, per-account and per-IP limits and audit trail as HTTP Basic.
     const result = await checkPassword(deps, throttle, username, password, request.ip);
-    if (!result.ok && result.reason === 'throttled') {
-      reply.header('retry-after', String(result.retryAfterSeconds));
-      const s = result.retryAfterSeconds === 1 ? '' : 's';
-      return showLogin(reply, 429, interaction, { username, error: `Too many failed attempts. Wait ${result.retryAfterSeconds} second${s}, then try again.` });
+    if (!result.ok) {
+      const refusal = loginRefusal(result);
+      if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
+      return showLogin(reply, refusal.status, interaction, { username, error: refusal.message });
     }
-    if (!result.ok) return showLogin(reply, 401, interaction, { username, error: 'The username or password is not right.' });
-    return finish(request, reply, { login: { accountId: String(result.userId) } });
+    // Signing in as someone else replaces the browser's sign-in (prompt=login, say).
+    const accountId = String(result.userId);
+    if (await someoneElseSignedIn(request, interaction, accountId)) await leaveLoginSession(request, interaction);
+    return finish(request, reply, { login: { accountId } });
   });
 
   app.post(`${OAUTH_PATHS.interaction}:uid/consent`, { schema: { hide: true } }, async (request, reply) => {

@@ -80,3 +80,33 @@ export function errorPage(out: { error?: string; error_description?: string }, _
 </main>`,
   );
 }
+
+export type SignOutPageOptions = { action: string; xsrf: string; username?: string | undefined; clientName?: string | undefined };
+
+/** OpenID RP-initiated logout: the user confirms, so that no other site can sign them out unasked. */
+export function signOutPage(options: SignOutPageOptions): string {
+  const who = options.username ? ` as <strong id="who">${escapeHtml(options.username)}</strong>` : '';
+  const asking = options.clientName ? `<p><strong id="client-name">${escapeHtml(options.clientName)}</strong> asks to sign you out.</p>\n` : '';
+  return layout(
+    'Sign out?',
+    `<main class="narrow">
+<h1>Sign out?</h1>
+${asking}<p>You are signed in${who}. Signing out here also signs you out of your account page; applications you allowed keep the access you gave them.</p>
+<form method="post" action="${escapeHtml(options.action)}">
+<input type="hidden" name="xsrf" value="${escapeHtml(options.xsrf)}">
+<button type="submit" name="logout" value="yes">Sign out</button>
+</form>
+<p class="muted">To stay signed in, close this page.</p>
+</main>`,
+  );
+}
+
+export function signedOutPage(clientName: string | undefined): string {
+  const back = clientName ? ` You can go back to <strong id="client-name">${escapeHtml(clientName)}</strong>, or close this page.` : ' You can close this page.';
+  return layout('Signed out', `<main class="narrow">\n<h1>You are signed out</h1>\n<p>${back.trim()}</p>\n</main>`);
+}
+
+export function tooManySignInsPage(retryAfterSeconds: number): string {
+  const s = retryAfterSeconds === 1 ? '' : 's';
+  return oauthMessagePage('Too many sign-in requests', `Too many sign-in requests came from your network. Wait ${retryAfterSeconds} second${s}, then try again.`);
+}

@@ -10,7 +10,11 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Deps } from '../deps.ts';
+import { sendPage } from '../http/pages.ts';
+import { ACCOUNT_CSP } from '../account/account.pages.ts';
+import { errorPage } from './oauth.pages.ts';
 import { OAUTH_PATHS } from './paths.ts';
+import { MAX_AUTHORIZATION_QUERY } from './request-limits.ts';
 
 /** Endpoints that authenticate the client. */
 const CLIENT_AUTH_PATHS = new Set<string>([OAUTH_PATHS.token, OAUTH_PATHS.revocation, OAUTH_PATHS.introspection]);
@@ -133,6 +137,21 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     return handOver(reply, withFormBody(request.raw, form, authorization));
   };
 
+  /**
+   * The authorization and end-session endpoints, whose parameters the provider may store before
+   * anyone has signed in. A query longer than any client needs is refused before the provider
+   * reads it (the parameters' own limits are the provider's, request-limits.ts): on the error
+   * page, as the client and redirect URI are not yet known good.
+   */
+  const boundedQuery = (request: FastifyRequest, reply: FastifyReply) => {
+    const query = request.url.indexOf('?');
+    if (query >= 0 && request.url.length - query - 1 > MAX_AUTHORIZATION_QUERY) {
+      const page = errorPage({ error: 'invalid_request', error_description: `the request is longer than ${MAX_AUTHORIZATION_QUERY} characters` }, new Error('too long'));
+      return sendPage(reply, 414, page, { csp: ACCOUNT_CSP, referrerPolicy: 'no-referrer' });
+    }
+    return handOver(reply, request.raw);
+  };
+
   await app.register(async (scope) => {
     // The provider reads bodies itself: leave the stream alone.
     scope.removeAllContentTypeParsers();
@@ -142,12 +161,16 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     // Each endpoint with the methods the provider serves there (OPTIONS: CORS preflight), so any
     // other method gets the API's 405 with Allow, and any other path its 404.
     // GET only (RFC 6749 §3.1 requires GET): docker.io's defaults are applied to its query.
-    scope.route({ method: ['GET'], url: OAUTH_PATHS.authorization, ...hidden, handler: passThrough });
+    scope.route({ method: ['GET'], url: OAUTH_PATHS.authorization, ...hidden, handler: boundedQuery });
     // Where the browser comes back to the provider after the login and consent pages.
     scope.route({ method: ['GET'], url: `${OAUTH_PATHS.authorization}:uid`, ...hidden, handler: passThrough });
     for (const path of CLIENT_AUTH_PATHS) scope.route({ method: ['POST', 'OPTIONS'], url: path, ...hidden, handler: clientAuthenticated });
     scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: OAUTH_PATHS.userinfo, ...hidden, handler: passThrough });
     scope.route({ method: ['GET', 'OPTIONS'], url: OAUTH_PATHS.jwks, ...hidden, handler: passThrough });
+    // OpenID RP-initiated logout: the page that asks, the form's target, the page that says done.
+    scope.route({ method: ['GET'], url: OAUTH_PATHS.endSession, ...hidden, handler: boundedQuery });
+    scope.route({ method: ['POST'], url: `${OAUTH_PATHS.endSession}confirm`, ...hidden, handler: passThrough });
+    scope.route({ method: ['GET'], url: `${OAUTH_PATHS.endSession}success`, ...hidden, handler: passThrough });
     scope.route({ method: ['GET', 'OPTIONS'], url: '/.well-known/openid-configuration', ...hidden, handler: passThrough });
     // RFC 8414 §3: the same metadata, at the OAuth well-known path.
     scope.route({

@@ -9,6 +9,8 @@ export const OAUTH_PATHS = {
   userinfo: '/api/v1.1/o/userinfo/',
   jwks: '/api/v1.1/o/jwks/',
   interaction: '/api/v1.1/o/interaction/',
+  // OpenID Connect RP-Initiated Logout; the provider serves …/confirm and …/success beside it.
+  endSession: '/api/v1.1/o/session/end/',
 } as const;
 
 /** The Accounts API as a resource server (RFC 8707): the audience of every access token. */

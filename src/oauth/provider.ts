@@ -2,7 +2,7 @@
 // for the docker.io v1.1 paths and today's practice (RFC 9700): authorization code with PKCE
 // (S256) only, exact redirect URIs, one-time codes, rotating refresh tokens, opaque access
 // tokens for the API as a resource server (RFC 8707), revocation and introspection.
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Deps } from '../deps.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { listEmails } from '../emails/emails.repository.ts';
@@ -14,8 +14,13 @@ import type { ProviderSecrets } from './keys.ts';
 import { findClientById } from './clients.repository.ts';
 import { DEFAULT_SCOPE, OIDC_SCOPES, unknownScopes } from './scopes.ts';
 import { secretDigest as secretDigestOf } from './clients.service.ts';
-import { errorPage } from './oauth.pages.ts';
-import { ACCOUNT_CSP } from '../account/account.pages.ts';
+import { errorPage, signOutPage, signedOutPage, tooManySignInsPage } from './oauth.pages.ts';
+import { ACCOUNT_CSP, PAGE_STYLE } from '../account/account.pages.ts';
+import { pageCsp } from '../http/pages.ts';
+import type { AuthorizeThrottle } from './authorize-throttle.ts';
+import { secureFormPages } from './form-pages.ts';
+import { LOGIN_SESSION_COOKIE } from './login-sessions.ts';
+import { parameterLengthChecks } from './request-limits.ts';
 
 /** What findAccount gives the provider; `username` and `userId` also go into token responses. */
 export type OAuthAccount = {
@@ -60,7 +65,64 @@ function rejectUnknownScopes(ctx: KoaContextWithOIDC): void {
   if (unknown.length > 0) throw new errors.InvalidScope('requested scope is not known', unknown.join(' '));
 }
 
-export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
+/** A token's account (if it has one) may still use what it granted: it was not deactivated. */
+async function accountMayUse(deps: Deps, accountId: string | undefined): Promise<boolean> {
+  return accountId === undefined || (await findOAuthAccount(deps, accountId)) !== undefined;
+}
+
+// How long an unfinished sign-in (the login and consent pages) is kept: enough to log in, and it
+// bounds what anonymous requests leave stored (authorize-throttle.ts, request-limits.ts).
+const INTERACTION_SECONDS = 10 * 60;
+
+/** The reason the login prompt gives for a sign-in whose account can no longer sign in. */
+export const ACCOUNT_GONE = 'account_gone';
+
+/**
+ * The provider's prompts, plus one: a browser still signed in as an account that can no longer
+ * sign in (deactivated since) is asked to log in again. Without it the provider goes on to its
+ * consent checks with no account and fails (a 500).
+ */
+function interactionPolicyOf(): interactionPolicy.Prompt[] {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check(ACCOUNT_GONE, 'the signed-in account can no longer sign in', (ctx) => ctx.oidc.session?.accountId !== undefined && ctx.oidc.account === undefined),
+  );
+  return policy;
+}
+
+/** What the app hooks into the provider. */
+export type ProviderHooks = {
+  authorizeThrottle: AuthorizeThrottle;
+  /** A browser signed out at the end-session endpoint (OpenID RP-initiated logout). */
+  onSignOut(userId: number): Promise<void>;
+};
+
+/** Headers of a page the provider answers with, the same as the service's other pages. */
+function setPageHeaders(ctx: Pick<KoaContextWithOIDC, 'status' | 'type' | 'set'>, status: number, csp: string): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('cache-control', 'no-store');
+  ctx.set('content-security-policy', csp);
+  ctx.set('x-frame-options', 'DENY');
+  ctx.set('referrer-policy', 'no-referrer');
+}
+
+/** The end-session endpoint's page: who is signed in, and a button that confirms the sign-out. */
+async function renderSignOut(deps: Deps, ctx: KoaContextWithOIDC): Promise<void> {
+  const { session, params, client } = ctx.oidc;
+  const account = session?.accountId ? await findOAuthAccount(deps, session.accountId) : undefined;
+  const returnTo = params?.post_logout_redirect_uri;
+  // The confirmation redirects on to the client's post-logout URI: form-action must allow it.
+  setPageHeaders(ctx, 200, pageCsp(PAGE_STYLE, typeof returnTo === 'string' ? [new URL(returnTo).origin] : []));
+  ctx.body = signOutPage({
+    action: ctx.oidc.urlFor('end_session_confirm'),
+    xsrf: String((session?.state as { secret?: unknown } | undefined)?.secret ?? ''),
+    username: account?.username,
+    clientName: client?.clientName,
+  });
+}
+
+export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: ProviderHooks): Provider {
   const { config } = deps;
   const resource = apiResource(config.publicUrl);
   const basePath = new URL(config.publicUrl).pathname.replace(/\/$/, '');
@@ -72,7 +134,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     clients: [],
     findAccount: (_ctx, sub) => findOAuthAccount(deps, sub),
     jwks: secrets.jwks,
-    cookies: { keys: secrets.cookieKeys },
+    cookies: { keys: secrets.cookieKeys, names: { session: LOGIN_SESSION_COOKIE } },
     scopes: [...OIDC_SCOPES],
     claims: {
       openid: ['sub'],
@@ -86,6 +148,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       introspection: OAUTH_PATHS.introspection,
       userinfo: OAUTH_PATHS.userinfo,
       jwks: OAUTH_PATHS.jwks,
+      end_session: OAUTH_PATHS.endSession,
     },
     responseTypes: ['code'], // no implicit or hybrid flows (RFC 9700 §2.1.2)
     // Secrets in HTTP Basic or in the body (the latter turned into Basic by oauth.routes.ts);
@@ -96,9 +159,10 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       AuthorizationCode: 60,
       AccessToken: accessTokenTTL,
       IdToken: 3600,
-      Interaction: 3600,
-      // The provider's login session lasts as long as an account page session may.
-      Session: config.sessionMaxMinutes * 60,
+      Interaction: INTERACTION_SECONDS,
+      // The provider's login session lasts as long as an account page session may. One nobody
+      // has signed in to (a sign-out's confirmation step) only as long as a sign-in may take.
+      Session: (_ctx, session) => (session.accountId ? config.sessionMaxMinutes * 60 : INTERACTION_SECONDS),
       Grant: refreshTokenTTL,
       // Rotation keeps the first token's end: access lasts refreshTokenTTL from the consent.
       RefreshToken: (ctx) => ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? refreshTokenTTL,
@@ -115,18 +179,31 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
     // Under PUBLIC_URL's path, if it has one (a proxy that strips it): the provider's own URLs
     // carry it too (its mount path is the issuer's path).
-    interactions: { url: (_ctx, interaction) => `${basePath}${OAUTH_PATHS.interaction}${interaction.uid}/` },
+    interactions: { policy: interactionPolicyOf(), url: (_ctx, interaction) => `${basePath}${OAUTH_PATHS.interaction}${interaction.uid}/` },
+    // Each parameter of an authorization request is bounded: the provider stores them all until
+    // the user has signed in (request-limits.ts).
+    extraParams: parameterLengthChecks(),
     features: {
       devInteractions: { enabled: false },
       // Not offered: the API takes Bearer tokens only (no DPoP-bound ones), and requests come
       // to the authorization endpoint directly (no pushed authorization requests).
       dPoP: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
-      rpInitiatedLogout: { enabled: false },
+      // OpenID Connect RP-Initiated Logout 1.0, at OAUTH_PATHS.endSession, in the pages' style.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx) => renderSignOut(deps, ctx),
+        postLogoutSuccessSource: (ctx) => {
+          setPageHeaders(ctx, 200, ACCOUNT_CSP);
+          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
+        },
+      },
       // RFC 7662 §4: a client learns about its own tokens only, and only when it authenticated.
+      // §2.2: a token of a deactivated account is not active (the API refuses it too).
       introspection: {
         enabled: true,
-        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.clientId === client.clientId && (await accountMayUse(deps, 'accountId' in token ? token.accountId : undefined)),
       },
       // RFC 7009 §2.1: a client may revoke only tokens issued to it.
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
@@ -151,11 +228,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       },
     },
     renderError: async (ctx, out, error) => {
-      ctx.type = 'html';
-      ctx.set('cache-control', 'no-store');
-      ctx.set('content-security-policy', ACCOUNT_CSP);
-      ctx.set('x-frame-options', 'DENY');
-      ctx.set('referrer-policy', 'no-referrer');
+      setPageHeaders(ctx, ctx.status, ACCOUNT_CSP);
       ctx.body = errorPage(out, error);
     },
   };
@@ -176,7 +249,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
   // `scope`, profile_read email_read; without `redirect_uri`, the first registered one (the
   // provider itself only fills it in when there is just one).
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'GET' && (ctx.path === OAUTH_PATHS.authorization || `${ctx.path}/` === OAUTH_PATHS.authorization)) {
+    if (ctx.method === 'GET' && isPath(ctx.path, OAUTH_PATHS.authorization)) {
       const query = { ...ctx.query };
       if (query.scope === undefined || query.scope === '') query.scope = DEFAULT_SCOPE;
       if (query.redirect_uri === undefined && typeof query.client_id === 'string') {
@@ -187,6 +260,43 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
       ctx.query = query;
     }
     await next();
+  });
+
+  // Requests that store a record before anyone has signed in, per client IP (authorize-throttle.ts):
+  // counted first, given back when nothing was stored.
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' || !(isPath(ctx.path, OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession))) return next();
+    const wait = await hooks.authorizeThrottle.take(ctx.ip);
+    if (wait > 0) {
+      setPageHeaders(ctx, 429, ACCOUNT_CSP);
+      ctx.set('retry-after', String(wait));
+      ctx.body = tooManySignInsPage(wait);
+      return;
+    }
+    let stored = false;
+    try {
+      await next();
+      stored = storedForNobody(ctx as KoaContextWithOIDC);
+    } finally {
+      if (!stored) await hooks.authorizeThrottle.giveBack(ctx.ip);
+    }
+  });
+
+  // The routes that may answer with one of the provider's self-submitting form pages.
+  provider.use(async (ctx, next) => {
+    const formPage = ctx.method === 'GET' && (ctx.path.startsWith(OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession));
+    return formPage ? secureFormPages(ctx as KoaContextWithOIDC, next) : next();
+  });
+
+  // A sign-out at the end-session endpoint ends the user's account-page sessions too: their
+  // cookie is not sent to this path, so which of them is this browser's cannot be told.
+  provider.use(async (ctx, next) => {
+    await next();
+    const { oidc } = ctx as KoaContextWithOIDC;
+    if (oidc?.route !== 'end_session_confirm') return;
+    // Destroyed: the user chose to sign out (the provider keeps the session otherwise).
+    const session = oidc.session as { accountId?: string; destroyed?: boolean } | undefined;
+    if (session?.destroyed && session.accountId !== undefined) await hooks.onSignOut(Number(session.accountId));
   });
 
   // RFC 7009 does not ask it, but a revocation answer is about a credential: no cache keeps it.
@@ -212,4 +322,19 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets): Provider {
     if (account) ctx.body = { username: account.username, user_id: account.userId, ...(ctx.body as object) };
   });
   return provider;
+}
+
+/**
+ * Whether the request left a record for a browser nobody has signed in to: an authorization
+ * request waiting for its login (or consent) page, or the confirmation step of a sign-out.
+ */
+function storedForNobody(ctx: KoaContextWithOIDC): boolean {
+  const { oidc } = ctx;
+  if (oidc?.entities.Interaction !== undefined) return true;
+  return oidc?.route === 'end_session' && oidc.session?.accountId === undefined && oidc.session?.state !== undefined;
+}
+
+/** The path is `route`, with or without its trailing slash. */
+function isPath(path: string, route: string): boolean {
+  return path === route || `${path}/` === route;
 }

@@ -9,7 +9,8 @@ export type Lifecycle = { draining: boolean };
 
 const READY_TIMEOUT_MS = 2_000;
 
-export function registerHealthRoutes(app: FastifyInstance, store: Store, metrics: Metrics, lifecycle: Lifecycle): void {
+/** `metrics` undefined: they are served on a port of their own (metrics-server.ts), not here. */
+export function registerHealthRoutes(app: FastifyInstance, store: Store, lifecycle: Lifecycle, metrics: Metrics | undefined): void {
   // Alive: the process answers. Says nothing about the database on purpose (a database outage
   // must not make an orchestrator restart every instance).
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -25,6 +26,7 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, metrics
     }
   });
 
+  if (!metrics) return;
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -98,7 +98,7 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
     if (!(error instanceof ApiError) || !error.fieldErrors) throw error;
     for (const [field, messages] of Object.entries(error.fieldErrors)) for (const m of messages) errors.add(field, m);
   }
-  const passwordError = input.password === undefined ? undefined : passwordProblem(input.password, deps.config.passwordMinLength);
+  const passwordError = input.password === undefined ? undefined : passwordProblem(input.password, { minLength: deps.config.passwordMinLength, username });
   if (passwordError) errors.add('password', passwordError);
   errors.throwIfAny();
   if ('error' in email) throw new Error('unreachable');
@@ -126,7 +126,7 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
 
 export async function setPassword(deps: Deps, username: string, password: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   const user = await requireUser(deps, username);
-  const problem = passwordProblem(password, deps.config.passwordMinLength);
+  const problem = passwordProblem(password, { minLength: deps.config.passwordMinLength, username: user.username });
   if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
   const passwordHash = await hashPassword(password);
   await deps.store.write(async (trx) => {

@@ -51,7 +51,8 @@ describe('login and logout', () => {
     expect(page.body).toContain('name="username"');
     expect(page.body).toContain('name="password"');
     expect(page.body).toMatch(/<label for="login-username">/);
-    expect(setCookies(page)[0]).toMatch(/^account_login_csrf=[\w-]+; Path=\/account; HttpOnly; SameSite=Lax; Secure$/);
+    // On https a __Host- cookie, which no other host (a subdomain included) can set.
+    expect(setCookies(page)[0]).toMatch(/^__Host-account_login_csrf=\d+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
   });
 
   it('logs in: a session cookie (HttpOnly, SameSite=Lax, Secure, Path=/account) whose id is stored only as a digest', async () => {
@@ -112,6 +113,55 @@ describe('login and logout', () => {
     const noCookie = await fresh.post('/account/login', { username: user.username, password: user.password }, { csrf: 'anything' });
     expect(noCookie.statusCode).toBe(403);
     expectPageHeaders(noCookie);
+  });
+
+  it('login CSRF: a cookie planted by someone else, with a form token to match it, does not log the victim in', async () => {
+    // What a plain double-submit check accepted: any value, as long as cookie and field agree.
+    const attacker = await makeUser(t.deps);
+    const victim = browserFor(t.app);
+    for (const name of ['account_login_csrf', '__Host-account_login_csrf']) {
+      victim.cookies.clear();
+      victim.cookies.set(name, 'planted-by-the-attacker');
+      const res = await victim.post('/account/login', { username: attacker.username, password: attacker.password }, { csrf: 'planted-by-the-attacker' });
+      expect(res.statusCode, name).toBe(403);
+      expect(victim.cookies.has('account_session')).toBe(false);
+    }
+  });
+
+  it('login CSRF: a form posted from another site is refused even with a valid cookie and token', async () => {
+    const user = await makeUser(t.deps);
+    const browser = browserFor(t.app);
+    await browser.get('/account/login');
+    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const post = (headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/account/login',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', host: 'accounts.example.test', ...headers },
+        payload: new URLSearchParams({ csrf_token: browser.csrf!, username: user.username, password: user.password }).toString(),
+      });
+    expect((await post({ 'sec-fetch-site': 'cross-site' })).statusCode).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'same-site' })).statusCode).toBe(403); // a sibling subdomain
+    expect((await post({ origin: 'https://evil.example' })).statusCode).toBe(403);
+    // From our own page it works.
+    expect((await post({ 'sec-fetch-site': 'same-origin', origin: 'https://accounts.example.test' })).statusCode).toBe(303);
+  });
+
+  it('login CSRF: a login form older than an hour is refused', async () => {
+    const user = await makeUser(t.deps);
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clocked = await buildTestApp({ clock: { nowMs: () => now, nowIso: () => formatMicros(now * 1000) } });
+    try {
+      await makeUser(clocked.deps, { username: user.username });
+      const browser = browserFor(clocked.app);
+      await browser.get('/account/login');
+      now += 61 * 60 * 1000;
+      expect((await browser.post('/account/login', { username: user.username, password: user.password })).statusCode).toBe(403);
+      await browser.get('/account/login');
+      expect((await browser.post('/account/login', { username: user.username, password: user.password })).statusCode).toBe(303);
+    } finally {
+      await clocked.close();
+    }
   });
 
   it('does not log in with a token as the password', async () => {
@@ -349,6 +399,28 @@ describe('the settings forms', () => {
     expect((await t.app.inject({ url: `/api/v1.1/users/${user.username}/emails/`, headers: { authorization: basic(user.username, user.password) } })).statusCode).toBe(401);
     expect((await browserFor(t.app).login(user.username, 'a brand new password')).statusCode).toBe(303);
     expect((await listAuditEvents(t.deps, user.username)).map((e) => e.event)).toContain('password_changed');
+  });
+
+  it('password: shows the rules beside the new password, and why a new password is refused', async () => {
+    const { user, browser } = await loggedIn();
+    const page = await browser.get('/account/');
+    expect(page.body).toMatch(/aria-describedby="password-new_password-hint"/);
+    expect(page.body).toMatch(/id="password-new_password-hint">At least 8 characters; no rules about digits or symbols. It must not contain your username or this service’s name \(“docker”, “accounts”\), nor be one of the passwords most often found in data breaches./);
+
+    const refused: Array<[string, string]> = [
+      ['password123', 'This password is one of the most common in data breaches, so attackers try it first; choose another.'],
+      [`${user.username.toUpperCase()} forever and ever`, 'The password must not contain the username; choose another.'],
+      ['my Docker password', 'The password must not contain this service’s name (“docker”); choose another.'],
+    ];
+    for (const [newPassword, reason] of refused) {
+      const res = await browser.post('/account/password', { current_password: user.password, new_password: newPassword });
+      expect(res.statusCode, newPassword).toBe(400);
+      expect(res.body).toContain(`id="password-new_password-error" role="alert">${reason}</p>`);
+      // The rules stay beside the field, and the refused password is not echoed back.
+      expect(res.body).toContain('id="password-new_password-hint"');
+      expect(res.body).not.toContain(newPassword);
+    }
+    expect((await listAuditEvents(t.deps, user.username)).map((e) => e.event)).not.toContain('password_changed');
   });
 
   it('answers a malformed form body with a page, not JSON', async () => {

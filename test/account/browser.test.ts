@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, bearer, makeUser, type TestApp } from '../support/app.ts';
 import { linkIn, type SmtpPeer } from '../support/smtp.ts';
 import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
+import { scaled } from '../support/time.ts';
 
 const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 const screenshots = process.env.SCREENSHOTS === '1';
@@ -130,4 +131,4 @@ it('logs in, edits the profile, adds, verifies and promotes an address, creates,
 
   expect(cspViolations, 'a page breaks its own Content-Security-Policy').toEqual([]);
   await context.close();
-}, 90_000);
+}, scaled(90_000));

@@ -11,6 +11,7 @@ import type { TokenWithOwner } from '../../src/tokens/tokens.repository.ts';
 import { revokeToken } from '../../src/tokens/tokens.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import { scaled } from '../support/time.ts';
 
 const principal = (userId: number): Principal => ({ userId, username: `u${userId}`, scopes: new Set(['profile_read']), method: 'password' });
 const token = (id: number, userId: number) => ({ id, user_id: userId }) as TokenWithOwner;
@@ -130,7 +131,7 @@ describe('announced over Redis to other processes', () => {
     await subscribeToCredentialChanges(subscriberConnection, remote, prefix);
     const events = credentialEvents({ redis: publisherConnection, prefix });
     events.changed({ userId: 7, tokenId: 70 });
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + scaled(5_000);
     while (remote.getToken('d') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getToken('d')).toBeUndefined();
     expect(remote.getPassword('jane', 'pw')?.userId).toBe(7); // only the token was announced

@@ -100,6 +100,21 @@ describe('per client IP', () => {
     expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '192.0.2.2')).statusCode).toBe(200);
   });
 
+  it('requests without credentials do not spend the budget (a client waiting for the challenge cannot lock its IP out)', async () => {
+    const token = await makeToken(t.deps, 'ipuser', ['profile_read']);
+    const ip = '192.0.2.30';
+    // Like curl --anyauth, or a page with many <img> tags: no Authorization header at all, or
+    // one that is not a credential.
+    for (let i = 0; i < 30; i++) {
+      const res = await t.app.inject({ method: 'GET', url: path('ipuser'), remoteAddress: ip });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['www-authenticate']).toBeDefined();
+    }
+    for (let i = 0; i < 10; i++) expect((await get(t, 'ipuser', 'Negotiate abc', ip)).statusCode).toBe(401);
+    expect((await get(t, 'ipuser', bearer(token), ip)).statusCode).toBe(200);
+    expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), ip)).statusCode).toBe(200);
+  });
+
   it('takes the client IP from X-Forwarded-For only when the peer is a trusted proxy', async () => {
     const proxied = await buildTestApp({ env: { LOGIN_IP_MAX_FAILURES: '2', TRUST_PROXY: '10.0.0.1' } });
     await makeUser(proxied.deps, { username: 'proxied' });

@@ -1,11 +1,21 @@
 // A flood of password checks beyond what the thread pool can take is answered 503 with
-// Retry-After at once; nothing hangs, and the service answers normally afterwards.
+// Retry-After at once, by the API and by the login pages alike; nothing hangs, the log hears of
+// it once a second at most, and the service answers normally afterwards.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, buildTestApp, makeToken, makeUser, bearer, type TestApp } from '../support/app.ts';
+import { browserFor } from '../account/session.ts';
 
 let t: TestApp;
+const logLines: string[] = [];
 beforeAll(async () => {
-  t = await buildTestApp({ env: { HASH_CONCURRENCY: '2', HASH_QUEUE: '4' } });
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  t = await buildTestApp({ env: { HASH_CONCURRENCY: '2', HASH_QUEUE: '4', LOG_LEVEL: 'info' }, logStream });
   await makeUser(t.deps, { username: 'flooded' });
 });
 afterAll(() => t.close());
@@ -27,4 +37,31 @@ it('answers 401 or 503 + Retry-After to every request of a flood, and recovers',
   expect((await tokenDuringFlood).statusCode).toBe(200);
   // And afterwards passwords are checked again.
   expect((await t.app.inject({ method: 'GET', url: '/api/v1.1/users/flooded/', headers: { authorization: basic('flooded', 'correct horse battery staple') } })).statusCode).toBe(200);
+});
+
+it('the account login page answers a saturated queue with an HTML 503 and Retry-After, never a 500; the log says so once a second at most', async () => {
+  logLines.length = 0;
+  // Each simulated browser has its own login form (cookie and CSRF token) and address.
+  const browsers = await Promise.all(
+    Array.from({ length: 60 }, async () => {
+      const browser = browserFor(t.app);
+      await browser.get('/account/login');
+      return browser;
+    }),
+  );
+  const answers = await Promise.all(browsers.map((browser, i) => browser.post('/account/login', { username: `page${i}x`, password: 'wrong password' })));
+  const statuses = answers.map((a) => a.statusCode);
+  expect(statuses.filter((s) => s !== 401 && s !== 503)).toEqual([]);
+  const busy = answers.filter((a) => a.statusCode === 503);
+  expect(busy.length).toBeGreaterThan(0);
+  expect(busy[0]!.headers['retry-after']).toBe('1');
+  expect(busy[0]!.headers['content-type']).toMatch(/^text\/html/);
+  expect(busy[0]!.body).toContain('too busy');
+  // The person can simply send the form again: it is shown again, with what they typed.
+  expect(busy[0]!.body).toMatch(/name="username" value="page\d+x"/);
+  const saturation = logLines.filter((line) => line.includes('password hashing saturated'));
+  // The first refusal is logged at once; the others within the same second are summed up later.
+  expect(saturation.length).toBeGreaterThanOrEqual(1);
+  expect(saturation.length).toBeLessThanOrEqual(2);
+  expect(logLines.filter((line) => /"level":50/.test(line))).toEqual([]);
 });

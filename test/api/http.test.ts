@@ -56,4 +56,14 @@ describe('everything else', () => {
     const doc = await t.app.inject({ method: 'GET', url: '/docs/json' });
     expect(doc.json().openapi).toBe('3.1.0');
   });
+
+  it('the docs pages are never framed nor kept by a cache', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/static/index.html', '/docs/json']) {
+      const res = await t.app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBeLessThan(400);
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+      expect(res.headers['cache-control'], url).toBe('no-store');
+      if (res.headers['content-security-policy']) expect(res.headers['content-security-policy'], url).toContain("frame-ancestors 'none'");
+    }
+  });
 });

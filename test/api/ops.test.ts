@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { generateToken } from '../../src/tokens/token-format.ts';
 import { basic, bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createMetrics } from '../../src/ops/metrics.ts';
+import { startMetricsServer } from '../../src/ops/metrics-server.ts';
+import { setActive } from '../../src/users/users.service.ts';
 
 let t: TestApp;
 const lifecycle: Lifecycle = { draining: false };
@@ -30,15 +34,62 @@ describe('metrics', () => {
     expect(text).toContain('accounts_http_requests_total{method="GET",route="/api/v1.1/users/:username/",status="200"} 1');
     expect(text).toContain('accounts_http_requests_total{method="GET",route="/api/v1.1/users/:username/",status="401"} 5');
     expect(text).toMatch(/accounts_http_request_duration_seconds_count\{method="GET",route="\/api\/v1.1\/users\/:username\/"\} 6/);
-    for (const reason of ['bad_password', 'unknown_user', 'missing', 'invalid_token', 'malformed']) {
+    for (const reason of ['missing', 'invalid_token', 'malformed']) {
       expect(text).toContain(`accounts_auth_failures_total{reason="${reason}"} 1`);
     }
+    // A wrong password and an unknown username are one reason here (see below).
+    expect(text).toContain('accounts_auth_failures_total{reason="bad_credentials"} 2');
     expect(text).toMatch(/accounts_db_pool_connections\{state="idle"\} \d+/);
     expect(text).toMatch(/accounts_db_pool_connections\{state="in_use"\} \d+/);
     expect(text).toContain('process_resident_memory_bytes');
     // Usernames never become label values.
     expect(text).not.toContain('opsuser');
     expect(text).not.toContain('nosuchperson');
+  });
+});
+
+describe('metrics do not tell whether a username exists', () => {
+  it('counts an unknown username, a wrong password and a deactivated account under one reason', async () => {
+    const other = await buildTestApp();
+    await makeUser(other.deps, { username: 'exists' });
+    await makeUser(other.deps, { username: 'gone' });
+    await setActive(other.deps, 'gone', false);
+    const metricsAfter = async (authorization: string) => {
+      await other.app.inject({ method: 'GET', url: '/api/v1.1/users/exists/', headers: { authorization } });
+      return (await other.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('accounts_auth_failures_total'));
+    };
+    const afterWrongPassword = await metricsAfter(basic('exists', 'wrong password!'));
+    expect(afterWrongPassword).toEqual(['accounts_auth_failures_total{reason="bad_credentials"} 1']);
+    const afterUnknownUser = await metricsAfter(basic('nobody-here', 'wrong password!'));
+    expect(afterUnknownUser).toEqual(['accounts_auth_failures_total{reason="bad_credentials"} 2']);
+    const afterDeactivated = await metricsAfter(basic('gone', 'correct horse battery staple'));
+    expect(afterDeactivated).toEqual(['accounts_auth_failures_total{reason="bad_credentials"} 3']);
+    await other.close();
+  });
+});
+
+describe('METRICS_PORT', () => {
+  it('serves /metrics on its own port only, and no longer on the API\'s', async () => {
+    const other = await buildTestApp({ env: { METRICS_PORT: '0' } });
+    expect((await other.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+    const metrics = createMetrics(other.store);
+    metrics.authFailures.inc({ reason: 'missing' });
+    const server = await startMetricsServer(metrics, '127.0.0.1', 0);
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toContain('accounts_auth_failures_total{reason="missing"} 1');
+      expect((await fetch(`http://127.0.0.1:${server.port}/api/v1.1/users/x/`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+      await other.close();
+    }
+  });
+
+  it('is refused when it equals PORT', () => {
+    expect(() => loadConfig({ PORT: '9100', METRICS_PORT: '9100' })).toThrow(/METRICS_PORT: must differ from PORT/);
   });
 });
 

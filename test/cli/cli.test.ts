@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrations/index.ts';
+import { TEST_DIALECT } from '../support/database.ts';
 import { runCli } from '../support/processes.ts';
 import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
 
@@ -99,5 +100,17 @@ describe('configuration', () => {
     expectOneLineFailure(results[1]!, /^accounts: error: DATABASE_URL: unsupported scheme "mysql:"/);
     expectOneLineFailure(results[2]!, /^accounts: error: cannot connect to the database: .*ECONNREFUSED/);
     for (const result of results) expect(result.stderr).not.toContain('secret');
+  });
+
+  // The server used to loop for ever in mkdir on a path under /proc. (Other bad paths, and the
+  // other commands, are in src/db/sqlite.test.ts and src/cli/main.test.ts, in process.)
+  it.skipIf(TEST_DIALECT !== 'sqlite')('a SQLite path that cannot work stops the server at once: one line naming DATABASE_URL, exit 1', async () => {
+    const started = performance.now();
+    const result = await runCli(['serve'], { env: { DATABASE_URL: 'sqlite:/proc/forbidden/accounts.db', LOG_LEVEL: 'info' } });
+    const seconds = (performance.now() - started) / 1000;
+    expectOneLineFailure(result, /^accounts: error: DATABASE_URL: cannot create the directory \/proc\/forbidden for the SQLite database .*; set DATABASE_URL to sqlite:PATH/);
+    expect(result.code).toBe(1);
+    // Well under a second on an idle machine; the bound leaves room for a busy one.
+    expect(seconds).toBeLessThan(10);
   });
 });

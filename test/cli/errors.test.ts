@@ -54,15 +54,15 @@ const accountsErrors: Case[] = [
   { name: 'token revoke of a mistyped token', args: ['token', 'revoke', mistypedToken], error: /Not a token id or a well-formed token/ },
 ];
 
-// Commander's own messages, for the command line itself.
+// Commander's own messages, for the command line itself, in the same form as the others.
 const usageErrors: Case[] = [
-  { name: 'an unknown option', args: ['user', 'create', 'newuser', '--email', 'new@example.com', '--bogus'], error: /^error: unknown option '--bogus'/ },
-  { name: 'user create without --email', args: ['user', 'create', 'newuser'], error: /^error: required option '--email <email>' not specified/ },
-  { name: 'user set-password without --password-stdin', args: ['user', 'set-password', 'janedoe'], error: /^error: required option '--password-stdin' not specified/ },
-  { name: 'token create without --scopes', args: ['token', 'create', 'janedoe'], error: /^error: required option '--scopes <list>' not specified/ },
-  { name: 'user deactivate without a username', args: ['user', 'deactivate'], error: /^error: missing required argument 'username'/ },
-  { name: 'token revoke without an argument', args: ['token', 'revoke'], error: /^error: missing required argument 'id-or-token'/ },
-  { name: 'an extra argument', args: ['user', 'activate', 'janedoe', 'johndoe'], error: /^error: too many arguments/ },
+  { name: 'an unknown option', args: ['user', 'create', 'newuser', '--email', 'new@example.com', '--bogus'], error: /^accounts: error: unknown option '--bogus'/ },
+  { name: 'user create without --email', args: ['user', 'create', 'newuser'], error: /^accounts: error: required option '--email <email>' not specified/ },
+  { name: 'user set-password without --password-stdin', args: ['user', 'set-password', 'janedoe'], error: /^accounts: error: required option '--password-stdin' not specified/ },
+  { name: 'token create without --scopes', args: ['token', 'create', 'janedoe'], error: /^accounts: error: required option '--scopes <list>' not specified/ },
+  { name: 'user deactivate without a username', args: ['user', 'deactivate'], error: /^accounts: error: missing required argument 'username'/ },
+  { name: 'token revoke without an argument', args: ['token', 'revoke'], error: /^accounts: error: missing required argument 'id-or-token'/ },
+  { name: 'an extra argument', args: ['user', 'activate', 'janedoe', 'johndoe'], error: /^accounts: error: too many arguments/ },
 ];
 
 describe('bad input: one line starting "accounts: error:" on stderr, a non-zero exit', () => {
@@ -73,7 +73,7 @@ describe('bad input: one line starting "accounts: error:" on stderr, a non-zero 
   });
 });
 
-describe("bad command lines: commander's one error line, a non-zero exit", () => {
+describe("bad command lines: commander's one error line, starting \"accounts: error:\" too, a non-zero exit", () => {
   it.concurrent.for(usageErrors)('$name', async ({ args, stdin, error }) => {
     const result = await cli.run(args, stdin);
     expectOneLineFailure(result, error);

@@ -1,6 +1,7 @@
 // Shared by the CLI tests: the `accounts` binary bound to one database of the project's dialect
 // (a SQLite file, or a fresh PostgreSQL database), and small HTTP helpers for checking, on a
 // running server, what the CLI changed.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -8,7 +9,8 @@ import { loadConfig } from '../../src/config.ts';
 import { openStore } from '../../src/db/connect.ts';
 import { PUBLIC_URL, makeTempDir } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { runCli, type CliResult } from '../support/processes.ts';
+import { BIN, NODE, ROOT, runCli, type CliResult } from '../support/processes.ts';
+import { scaled } from '../support/time.ts';
 
 export { PUBLIC_URL };
 
@@ -64,6 +66,39 @@ export async function cliOnTempDb(subdir?: string): Promise<Cli> {
   };
 }
 
+/** util-linux `script`, which runs a command on a pseudo-terminal; without it the terminal tests are skipped. */
+export const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
+
+/**
+ * Runs `accounts ARGS…` on a pseudo-terminal, as a person at a keyboard would: waits for each
+ * prompt, then types its keys. Returns everything the terminal showed (both output streams and
+ * whatever the terminal echoed), with CRLF turned into LF.
+ */
+export function runOnTerminal(args: string[], env: Record<string, string>, answers: [prompt: string, keys: string][]): Promise<{ code: number | null; screen: string }> {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const command = [NODE, BIN, ...args].map(quote).join(' ');
+  const child = spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+  });
+  let screen = '';
+  const pending = [...answers];
+  const onOutput = (data: Buffer) => {
+    screen += data.toString();
+    const next = pending[0];
+    if (next && screen.includes(next[0])) {
+      pending.shift();
+      child.stdin.write(next[1]);
+    }
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, screen: screen.replaceAll('\r\n', '\n') }));
+  });
+}
+
 /** The last non-empty line of an output. */
 export function lastLine(output: string): string {
   const lines = output.split('\n').filter((l) => l !== '');
@@ -113,7 +148,7 @@ export async function send(
  * this polls until `check` stops throwing (at once when the change is already visible).
  */
 export async function eventually(check: () => Promise<void>, withinMs = 5_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
+  const deadline = Date.now() + scaled(withinMs);
   for (;;) {
     try {
       await check();

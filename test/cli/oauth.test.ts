@@ -182,8 +182,8 @@ describe('accounts client create with bad input: one error line, a non-zero exit
     },
     { name: 'no redirect URI', args: ['--name', REJECTED], error: /^accounts: error: redirect_uri: At least one redirect URI is required/ },
     // Commander's own messages.
-    { name: 'no --name', args: ['--redirect-uri', 'https://app.example.com/cb'], error: /^error: required option '--name <name>' not specified/ },
-    { name: '--redirect-uri without a value', args: ['--name', REJECTED, '--redirect-uri'], error: /^error: option '--redirect-uri <uri>' argument missing/ },
+    { name: 'no --name', args: ['--redirect-uri', 'https://app.example.com/cb'], error: /^accounts: error: required option '--name <name>' not specified/ },
+    { name: '--redirect-uri without a value', args: ['--name', REJECTED, '--redirect-uri'], error: /^accounts: error: option '--redirect-uri <uri>' argument missing/ },
   ];
 
   it.concurrent.for(cases)('$name', async ({ args, error }) => {
@@ -270,7 +270,7 @@ describe('accounts client delete', () => {
     expectOneLineFailure(again, new RegExp(`^accounts: error: No client has the id "${gone}"\\.\n$`));
     expect(again.code).toBe(1);
     expectOneLineFailure(await cli.run(['client', 'delete', 'no-such-client']), /^accounts: error: No client has the id "no-such-client"\./);
-    expectOneLineFailure(await cli.run(['client', 'delete']), /^error: missing required argument 'client-id'/);
+    expectOneLineFailure(await cli.run(['client', 'delete']), /^accounts: error: missing required argument 'client-id'/);
   });
 });
 
@@ -356,7 +356,7 @@ describe('accounts grant list and revoke', () => {
     expectOneLineFailure(await cli.run(['grant', 'list', 'nobody']), /^accounts: error: No user named "nobody"\./);
     expectOneLineFailure(await cli.run(['grant', 'list', 'nobody', '--json']), /^accounts: error: No user named "nobody"\./);
     expectOneLineFailure(await cli.run(['grant', 'revoke', 'nobody', never]), /^accounts: error: No user named "nobody"\./);
-    expectOneLineFailure(await cli.run(['grant', 'revoke', 'otheruser']), /^error: missing required argument 'client-id'/);
+    expectOneLineFailure(await cli.run(['grant', 'revoke', 'otheruser']), /^accounts: error: missing required argument 'client-id'/);
     // Nothing was recorded for the refusals.
     const events = lines((await cli.ok(['audit', 'otheruser', '--json'])).stdout).map((l) => (JSON.parse(l) as { event: string }).event);
     expect(events).not.toContain('oauth_revoked');

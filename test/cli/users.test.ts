@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines, type Cli } from './helpers.ts';
+import { HAS_SCRIPT, PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines, runOnTerminal, type Cli } from './helpers.ts';
 
 let cli: Cli;
 let server: ServerProcess;
@@ -113,6 +113,28 @@ describe('accounts user set-password', () => {
     await cli.ok(['user', 'create', 'latepass', '--email', 'latepass@example.com']);
     await cli.ok(['user', 'set-password', 'latepass', '--password-stdin'], 'finally-a-password\n');
     await expectStatus(emailsOf('latepass'), basic('latepass', 'finally-a-password'), 200);
+  });
+});
+
+describe('--password-stdin on a terminal', () => {
+  // It used to read the first line as from a pipe: no prompt, and the password echoed as typed.
+  it.skipIf(!HAS_SCRIPT)('asks for the password twice on standard error and never shows it', async () => {
+    const created = await runOnTerminal(['user', 'create', 'ttyuser', '--email', 'tty@example.com', '--password-stdin'], cli.env, [
+      ['Password for ttyuser: ', 'typed-unseen-1\r'],
+      ['Again, to confirm: ', 'typed-unseen-1\r'],
+    ]);
+    expect(created.code, created.screen).toBe(0);
+    expect(created.screen).toMatch(/^Password for ttyuser: \nAgain, to confirm: \nCreated user ttyuser/);
+    expect(created.screen).not.toContain('typed-unseen');
+    await expectStatus(emailsOf('ttyuser'), basic('ttyuser', 'typed-unseen-1'), 200);
+
+    const changed = await runOnTerminal(['user', 'set-password', 'ttyuser', '--password-stdin'], cli.env, [
+      ['New password for ttyuser: ', 'typed-unseen-2\r'],
+      ['Again, to confirm: ', 'typed-unseen-2\r'],
+    ]);
+    expect(changed.code, changed.screen).toBe(0);
+    expect(changed.screen).not.toContain('typed-unseen');
+    await expectStatus(emailsOf('ttyuser'), basic('ttyuser', 'typed-unseen-2'), 200);
   });
 });
 

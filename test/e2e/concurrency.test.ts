@@ -25,7 +25,7 @@ beforeAll(async () => {
   env = { ...env, LOG_LEVEL: 'warn' };
   // Both servers and the CLI start at once on an empty database: they race to migrate it.
   const starting = Promise.allSettled([startServer(env), startServer(env)]);
-  const creating = Promise.allSettled(USERS.map((u) => cliCreateUser(env, u, `${u}@example.com`, `${u} password`)));
+  const creating = Promise.allSettled(USERS.map((u) => cliCreateUser(env, u, `${u}@example.com`, 'concurrent creation password')));
   const [started, created] = await Promise.all([starting, creating]);
   servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])); // whatever started is stopped in afterAll
   for (const outcome of [...started, ...created]) if (outcome.status === 'rejected') throw outcome.reason;

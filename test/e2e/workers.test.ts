@@ -5,6 +5,7 @@ import { basic, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
 import { cliCreateUser, databaseEnv } from './helpers.ts';
+import { scaled } from '../support/time.ts';
 
 const PASSWORD = 'two workers password';
 const dir = makeTempDir('accounts-e2e-workers-');
@@ -29,9 +30,12 @@ it('serves from two processes with one view of the data, and drains both on SIGT
   const authorization = basic('clustered', PASSWORD);
   // Wait until both workers said they are ready.
   const readyPids = () => new Set([...server!.output().matchAll(/"pid":(\d+)[^\n]*"msg":"accounts service ready"/g)].map((m) => m[1]));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaled(20_000);
   while (readyPids().size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   expect(readyPids().size).toBe(2);
+  // A first start (the CLI made no keys): the primary makes the OAuth signing key, once, rather
+  // than each worker making one of its own at once.
+  expect(server.output().match(/[^\n]*"msg":"making the OAuth signing key \(first start only\)"/g)).toEqual([expect.stringContaining('"name":"primary"')]);
 
   // Each write is read back at once, whichever worker answers which request.
   for (let i = 0; i < 10; i++) {

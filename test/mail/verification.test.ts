@@ -6,6 +6,7 @@ import { formatMicros, type Clock } from '../../src/clock.ts';
 import { PUBLIC_URL, basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { freePort } from '../support/processes.ts';
 import { linkIn, startSmtpPeer, type ReceivedMail, type SmtpPeer } from '../support/smtp.ts';
+import { scaled } from '../support/time.ts';
 
 let now = Date.now();
 const clock: Clock = { nowMs: () => now, nowIso: () => formatMicros(now * 1000) };
@@ -305,7 +306,7 @@ describe('mail delivery', () => {
       const res = await send('verification/');
       expect(res.statusCode).toBe(202);
       expect(Date.now() - started).toBeLessThan(1000);
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + scaled(15_000);
       let metrics = '';
       while (Date.now() < deadline) {
         metrics = (await broken.app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -339,7 +340,7 @@ describe('mail delivery', () => {
         const send = (path: string) => logged.app.inject({ method: 'POST', url: `${url}${path}`, headers: { authorization: a, 'content-type': 'application/json' }, payload: JSON.stringify({ email: `log.${level}@example.com` }) });
         await send('');
         expect((await send('verification/')).statusCode).toBe(202);
-        const deadline = Date.now() + 5000;
+        const deadline = Date.now() + scaled(5000);
         while (!lines.some((l) => l.includes('mail written to the log')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         const entry = lines.map((l) => JSON.parse(l) as { msg: string; mail?: Record<string, string> }).find((l) => l.msg === 'mail written to the log (SMTP_URL is not set)');
         expect(entry?.mail).toEqual({ transport: 'log', to: `log.${level}@example.com`, subject: 'Confirm your email address' });

@@ -11,6 +11,7 @@ import { makeTempDir } from '../support/app.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
+import { scaled } from '../support/time.ts';
 
 export const PASSWORD = 'oauth flow password 1';
 export const DEFAULT_SCOPE = 'profile_read email_read';
@@ -126,7 +127,7 @@ export async function startCallbackServer(): Promise<CallbackServer> {
     uri: `${origin}/cb`,
     received,
     async waitFor(state) {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + scaled(10_000);
       for (;;) {
         const found = received.find((u) => u.searchParams.get('state') === state);
         if (found) return found;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTempDir } from '../support/app.ts';
 import { createTestDatabase, TEST_DIALECT, type TestDatabase } from '../support/database.ts';
 import { runCli, startServer, type ServerProcess } from '../support/processes.ts';
+import { scaled } from '../support/time.ts';
 
 const USERS = Array.from({ length: 6 }, (_, i) => `durable${i + 1}`);
 const EMAILS_PER_USER = 19; // with the primary: the limit of 20
@@ -150,7 +151,7 @@ async function readRows(): Promise<{ users: UserRow[]; emails: EmailRow[]; integ
   }
 }
 
-it('every write acknowledged before kill -9 is there after a restart', { timeout: 120_000 }, async () => {
+it('every write acknowledged before kill -9 is there after a restart', { timeout: scaled(120_000) }, async () => {
   const first = await start();
   const { sent, acknowledgedBeforeKill } = await burstAndKill(first, burst());
   const killedWith = await first.exited;

@@ -38,7 +38,8 @@ let live: { code: string; verifier: string; refresh: string; access: string };
 const statuses: Record<string, Record<number, number>> = {};
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  // The per-IP budget of sign-ins would answer most of these 429 before the code under test runs.
+  t = await buildTestApp({ env: { OAUTH_AUTHORIZE_PER_MINUTE: '1000000' } });
   const user = await makeUser(t.deps);
   client = await makeClient(t.deps, { redirectUris: ['https://app.example.test/cb', 'http://127.0.0.1:8000/cb'] });
   publicClient = await makeClient(t.deps, { public: true, redirectUris: ['http://localhost:9000/cb'] });

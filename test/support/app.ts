@@ -34,7 +34,16 @@ export function makeTempDir(prefix = 'accounts-test-'): string {
 }
 
 export async function buildTestApp(
-  options: { env?: Record<string, string>; clock?: Clock; logStream?: NodeJS.WritableStream; lifecycle?: Lifecycle; redis?: Redis; databaseUrl?: string; mailRetryDelaysMs?: number[] } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    logStream?: NodeJS.WritableStream;
+    lifecycle?: Lifecycle;
+    redis?: Redis;
+    databaseUrl?: string;
+    mailRetryDelaysMs?: number[];
+    httpTimeouts?: { headersMs: number; requestMs: number };
+  } = {},
 ): Promise<TestApp> {
   const dir = makeTempDir();
   // A second app on the same database (another "instance") passes its URL and owns nothing.
@@ -52,6 +61,7 @@ export async function buildTestApp(
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
     ...(options.mailRetryDelaysMs ? { mailRetryDelaysMs: options.mailRetryDelaysMs } : {}),
+    ...(options.httpTimeouts ? { httpTimeouts: options.httpTimeouts } : {}),
   });
   await app.ready();
   // The app's own caches: a service called by a test invalidates them as the app's would.

@@ -1,6 +1,7 @@
 // A real SMTP peer for tests: smtp-server on 127.0.0.1, a random port, no TLS, no AUTH. It keeps
 // every message it receives.
 import { SMTPServer } from 'smtp-server';
+import { scaled } from './time.ts';
 
 export type ReceivedMail = { from: string; to: string[]; raw: string; subject: string; text: string };
 
@@ -63,7 +64,7 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
-    async waitFor(match, timeoutMs = 10_000) {
+    async waitFor(match, timeoutMs = scaled(10_000)) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = messages.find(match);

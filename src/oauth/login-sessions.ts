@@ -1,0 +1,35 @@
+// The authorization server's login session of a browser: the provider's Session, named by the
+// id in its cookie. Its cookie has Path=/, so the account pages see it too, and can end it when
+// the browser logs out there.
+import type { Deps } from '../deps.ts';
+import { artifactDigest, deleteArtifact, findArtifact } from './artifacts.repository.ts';
+
+/** The provider's session cookie; provider.ts gives the provider this name. */
+export const LOGIN_SESSION_COOKIE = '_session';
+
+/** The session id the browser's cookie carries; its signature is not needed (see below). */
+function sessionIdOf(cookieHeader: string | undefined): string | undefined {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === LOGIN_SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+/** Who the browser is signed in as at the authorization server (the user's id, as text), if anyone. */
+export async function loginSessionAccountOf(deps: Deps, cookieHeader: string | undefined): Promise<string | undefined> {
+  const id = sessionIdOf(cookieHeader);
+  if (id === undefined) return undefined;
+  const row = await findArtifact(deps.store.db, 'Session', artifactDigest(id));
+  return row && (row.expires_at === null || row.expires_at > deps.clock.nowIso()) ? (row.account_id ?? undefined) : undefined;
+}
+
+/**
+ * Ends the login session the browser's cookie names. The cookie's signature is not checked:
+ * only the holder of a session id can name it, so ending it ends no one else's. The stale cookie
+ * left behind names nothing, which the provider treats as no sign-in.
+ */
+export async function endLoginSessionOfBrowser(deps: Deps, cookieHeader: string | undefined): Promise<void> {
+  const id = sessionIdOf(cookieHeader);
+  if (id !== undefined) await deps.store.write((trx) => deleteArtifact(trx, 'Session', artifactDigest(id)));
+}
