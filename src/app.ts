@@ -27,6 +27,7 @@ import { registerEmailRoutes } from './emails/emails.routes.ts';
 import { AcceptedSchema, EmailSchema } from './emails/emails.schema.ts';
 import { registerVerificationPages } from './emails/verification.pages.ts';
 import { registerAccountPages } from './account/account.routes.ts';
+import { endLoginSessionOfBrowser } from './oauth/login-sessions.ts';
 import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
 import { registerUserRoutes } from './users/users.routes.ts';
@@ -188,11 +189,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const providerSecrets = await providerSecretsReady;
   // The login forms' CSRF tokens are keyed with the provider's cookie key (each use with its own
   // label), so every instance checks what another made.
-  registerAccountPages(app, { ...deps, mailer, verificationThrottle }, throttle, providerSecrets.cookieKeys[0]!);
+  registerAccountPages(app, { ...deps, mailer, verificationThrottle }, {
+    throttle,
+    csrfKey: providerSecrets.cookieKeys[0]!,
+    // One sign-in for the product: logging out of the account page ends the browser's sign-in
+    // at the authorization server too.
+    onLogout: (cookieHeader) => endLoginSessionOfBrowser(deps, cookieHeader),
+  });
   const provider = createProvider(deps, providerSecrets, {
     authorizeThrottle: createAuthorizeThrottle({ perMinute: config.oauthAuthorizePerMinute, redis: options.redis, keyPrefix: config.redisPrefix }),
     // Signing out at the authorization server signs the user out of the account page too.
     onSignOut: (userId) => endOtherSessions(deps, userId),
+    log: app.log,
   });
   // The provider answers its own errors (RFC 6749 shape); the unexpected ones go to our log.
   provider.on('server_error', (_ctx: unknown, error: Error) => app.log.error({ err: error }, 'oauth: unexpected error'));

@@ -14,7 +14,6 @@ import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
 import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
-import { endLoginSessionOfBrowser } from '../oauth/login-sessions.ts';
 import { SCOPES } from '../tokens/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
@@ -77,7 +76,10 @@ function answerPageError(error: FastifyError, request: FastifyRequest, reply: Fa
 
 /** The messages of a service's 400 for the form's fields; anything else is not the user's to fix here. */
 function fieldErrorsOf(error: unknown, field: string): FormErrors['errors'] {
-  if (!(error instanceof ApiError) || error.status >= 500 || error.status === 401) throw error;
+  if (!(error instanceof ApiError) || error.status === 401) throw error;
+  // A refusal that names its field (busy or throttled password check) is shown beside it.
+  if (error.fieldErrors && (error.code === 'too_many_requests' || error.code === 'service_unavailable')) return { ...error.fieldErrors };
+  if (error.status >= 500) throw error;
   if (error.code === 'too_many_requests') {
     const minutes = Math.max(1, Math.ceil(Number(error.headers['retry-after'] ?? 60) / 60));
     return { [field]: [`Too many verification mails for this address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`] };
@@ -85,14 +87,22 @@ function fieldErrorsOf(error: unknown, field: string): FormErrors['errors'] {
   return error.fieldErrors ? { ...error.fieldErrors } : { [field]: [error.detail] };
 }
 
-/**
- * `csrfKey` is a server secret shared by every instance: the login form's token is an HMAC of
- * the random value in its cookie under it, so a cookie planted by someone else (a sibling
- * subdomain, a man in the middle on plain http) matches no token they could have computed.
- */
-export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, throttle: LoginThrottle, csrfKey: string): void {
+export type AccountPageOptions = {
+  throttle: LoginThrottle;
+  /**
+   * A server secret shared by every instance: the login form's token is an HMAC of the random
+   * value in its cookie under it, so a cookie planted by someone else (a sibling subdomain, a man
+   * in the middle on plain http) matches no token they could have computed.
+   */
+  csrfKey: string;
+  /** Ends the browser's other sign-ins (the authorization server's), given its Cookie header. */
+  onLogout(cookieHeader: string | undefined): Promise<void>;
+};
+
+export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, { throttle, csrfKey, onLogout }: AccountPageOptions): void {
   const basePath = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account`;
   const https = deps.config.publicUrl.startsWith('https:');
+  const publicOrigin = new URL(deps.config.publicUrl).origin;
   const secure = https ? '; Secure' : '';
   const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
     `${name}=${value}; Path=${basePath}; HttpOnly; SameSite=Lax${secure}${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}`;
@@ -120,7 +130,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       if (request.method === 'GET' || request.method === 'HEAD') return redirect(reply, `${basePath}/login`);
       return send(reply, 401, messagePage('Your session has ended', 'Log in again to continue.', { href: `${basePath}/login`, label: 'Log in' }));
     }
-    if (request.method === 'POST' && (isCrossSiteForm(request) || !sameSecret(formOf(request).csrf_token, session.csrfToken))) return forbidden(reply);
+    if (request.method === 'POST' && (isCrossSiteForm(request, publicOrigin) || !sameSecret(formOf(request).csrf_token, session.csrfToken))) return forbidden(reply);
     request.accountSession = session;
   };
   const forbidden = (reply: FastifyReply) =>
@@ -154,7 +164,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const form = formOf(request);
     // Login CSRF (someone signing the victim in to the attacker's account): the form must come
     // from our own page, and its token must be the one we derived from this browser's cookie.
-    if (isCrossSiteForm(request) || !validLoginForm(readCookie(request, loginCsrfCookieName), form.csrf_token)) return forbidden(reply);
+    if (isCrossSiteForm(request, publicOrigin) || !validLoginForm(readCookie(request, loginCsrfCookieName), form.csrf_token)) return forbidden(reply);
     const username = (form.username ?? '').trim();
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
@@ -171,7 +181,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   app.post('/account/logout', guarded, async (request, reply) => {
     await endSession(deps, sessionOf(request).id);
     // Logging out logs this browser out of the authorization server too (its cookie reaches here).
-    await endLoginSessionOfBrowser(deps, request.headers.cookie);
+    await onLogout(request.headers.cookie);
     reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0));
     return redirect(reply, `${basePath}/login`);
   });
@@ -289,7 +299,9 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       const refusal = loginRefusal(checked);
       const message = checked.reason === 'invalid' ? 'This is not your current password.' : refusal.message;
       const headers: Record<string, string> = refusal.retryAfter === undefined ? {} : { 'retry-after': refusal.retryAfter };
-      throw new ApiError('invalid', { fieldErrors: { current_password: [message] }, headers });
+      // The login form's statuses: 400 wrong password, 429 throttled, 503 busy.
+      const code = checked.reason === 'throttled' ? 'too_many_requests' : checked.reason === 'busy' ? 'service_unavailable' : 'invalid';
+      throw new ApiError(code, { fieldErrors: { current_password: [message] }, headers });
     }
     try {
       await setPassword(deps, session.username, next, selfContext(request));

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ApiError } from '../errors.ts';
+import { clientKey } from './client-key.ts';
 
 export type LoginThrottleOptions = {
   /** Consecutive failures for one account after which every attempt waits (default 10). */
@@ -62,7 +63,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 
   return {
     async check({ username, ip }) {
-      const byIp = await ipFailures.get(ip);
+      const byIp = await ipFailures.get(clientKey(ip));
       if (byIp && byIp.consumedPoints >= options.ipFailuresPerMinute) throw tooMany(byIp.msBeforeNext);
       if (username === undefined) return;
       const blocked = await accountBlocks.get(accountKey(username));
@@ -70,7 +71,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     },
 
     async failed({ username, ip }) {
-      await ipFailures.consume(ip).catch((rejection: unknown) => {
+      await ipFailures.consume(clientKey(ip)).catch((rejection: unknown) => {
         if (!(rejection instanceof RateLimiterRes)) throw rejection; // over the budget is expected here
       });
       if (username === undefined) return 0;

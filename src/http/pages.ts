@@ -48,17 +48,19 @@ ${body}
 }
 
 /**
- * True when a form was posted from another site, as the browser tells it: Fetch Metadata's
- * Sec-Fetch-Site (anything but same-origin, including a sibling subdomain, which could also
- * have planted our cookies), or else an Origin naming another host. Origin "null" is what
- * browsers send for a form on a page with Referrer-Policy no-referrer, so it is not refused
- * here; the form's own token still is checked.
+ * True when a form was posted from another site, as the browser tells it. Fetch Metadata's
+ * Sec-Fetch-Site decides when it is there: anything but same-origin is refused, a sibling
+ * subdomain included (it could also have planted our cookies). Browsers without it send Origin:
+ * it must be PUBLIC_URL's origin, or name the host the request came to (a page opened under
+ * another name; a proxy may have rewritten Host, hence PUBLIC_URL first). Origin "null" is what
+ * browsers send for a form on a page with Referrer-Policy no-referrer, so it is not refused here;
+ * the form's own token still is checked.
  */
-export function isCrossSiteForm(request: { headers: Record<string, string | string[] | undefined>; host: string }): boolean {
+export function isCrossSiteForm(request: { headers: Record<string, string | string[] | undefined>; host: string }, publicOrigin: string): boolean {
   const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
   const origin = request.headers.origin;
-  if (typeof origin !== 'string' || origin === 'null') return false;
+  if (typeof origin !== 'string' || origin === 'null' || origin === publicOrigin) return false;
   try {
     return new URL(origin).host !== request.host;
   } catch {

@@ -4,6 +4,7 @@
 // a page (a signed-in user, consent remembered) store nothing and are not counted. Counters live
 // in memory, or in Redis when REDIS_URL is set so that every instance shares them.
 import type { Redis } from 'ioredis';
+import { clientKey } from '../auth/client-key.ts';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export type AuthorizeThrottle = {
@@ -24,7 +25,7 @@ export function createAuthorizeThrottle(options: { perMinute: number; redis?: Re
     async take(ip) {
       // Counted before the request runs, so concurrent requests cannot all slip under the limit.
       try {
-        await limiter.consume(ip);
+        await limiter.consume(clientKey(ip));
         return 0;
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
@@ -32,7 +33,7 @@ export function createAuthorizeThrottle(options: { perMinute: number; redis?: Re
       }
     },
     async giveBack(ip) {
-      await limiter.reward(ip, 1);
+      await limiter.reward(clientKey(ip), 1);
     },
   };
 }

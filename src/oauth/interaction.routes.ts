@@ -47,6 +47,7 @@ function csp(redirectUri: string | undefined): string {
 
 export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, throttle: LoginThrottle, csrfKey: string): void {
   const base = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}${OAUTH_PATHS.interaction}`;
+  const publicOrigin = new URL(deps.config.publicUrl).origin;
   const csrfTokenOf = (uid: string) => createHmac('sha256', csrfKey).update(`oauth-interaction:${uid}`).digest('base64url');
 
   const send = (reply: FastifyReply, status: number, html: string, interaction?: Interaction) =>
@@ -82,7 +83,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
   const checkCsrf = (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, form: Form): boolean => {
     // A form posted from another site (Fetch Metadata, Origin) is refused even with a valid token:
     // the token is tied to the interaction's cookie, which a sibling subdomain could plant.
-    if (!isCrossSiteForm(request) && sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
+    if (!isCrossSiteForm(request, publicOrigin) && sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
     send(reply, 403, oauthMessagePage('This form has expired', 'Reload the page and try again.'), interaction);
     return false;
   };

@@ -95,6 +95,7 @@ export type ProviderHooks = {
   authorizeThrottle: AuthorizeThrottle;
   /** A browser signed out at the end-session endpoint (OpenID RP-initiated logout). */
   onSignOut(userId: number): Promise<void>;
+  log: { warn(object: object, message: string): void; error(object: object, message: string): void };
 };
 
 /** Headers of a page the provider answers with, the same as the service's other pages. */
@@ -249,7 +250,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
   // `scope`, profile_read email_read; without `redirect_uri`, the first registered one (the
   // provider itself only fills it in when there is just one).
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'GET' && isPath(ctx.path, OAUTH_PATHS.authorization)) {
+    if (isRead(ctx.method) && isPath(ctx.path, OAUTH_PATHS.authorization)) {
       const query = { ...ctx.query };
       if (query.scope === undefined || query.scope === '') query.scope = DEFAULT_SCOPE;
       if (query.redirect_uri === undefined && typeof query.client_id === 'string') {
@@ -265,7 +266,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
   // Requests that store a record before anyone has signed in, per client IP (authorize-throttle.ts):
   // counted first, given back when nothing was stored.
   provider.use(async (ctx, next) => {
-    if (ctx.method !== 'GET' || !(isPath(ctx.path, OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession))) return next();
+    if (!isRead(ctx.method) || !(isPath(ctx.path, OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession))) return next();
     const wait = await hooks.authorizeThrottle.take(ctx.ip);
     if (wait > 0) {
       setPageHeaders(ctx, 429, ACCOUNT_CSP);
@@ -278,13 +279,14 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
       await next();
       stored = storedForNobody(ctx as KoaContextWithOIDC);
     } finally {
-      if (!stored) await hooks.authorizeThrottle.giveBack(ctx.ip);
+      // The answer is made already: a counter that cannot be given back must not replace it.
+      if (!stored) await hooks.authorizeThrottle.giveBack(ctx.ip).catch((error: unknown) => hooks.log.warn({ err: error }, 'oauth: could not give back a sign-in count'));
     }
   });
 
   // The routes that may answer with one of the provider's self-submitting form pages.
   provider.use(async (ctx, next) => {
-    const formPage = ctx.method === 'GET' && (ctx.path.startsWith(OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession));
+    const formPage = isRead(ctx.method) && (ctx.path.startsWith(OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession));
     return formPage ? secureFormPages(ctx as KoaContextWithOIDC, next) : next();
   });
 
@@ -296,7 +298,10 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
     if (oidc?.route !== 'end_session_confirm') return;
     // Destroyed: the user chose to sign out (the provider keeps the session otherwise).
     const session = oidc.session as { accountId?: string; destroyed?: boolean } | undefined;
-    if (session?.destroyed && session.accountId !== undefined) await hooks.onSignOut(Number(session.accountId));
+    if (session?.destroyed && session.accountId !== undefined) {
+      // The provider's sign-out is done and answered: a failure here is logged, not shown.
+      await hooks.onSignOut(Number(session.accountId)).catch((error: unknown) => hooks.log.error({ err: error }, 'oauth: could not end the account-page sessions after a sign-out'));
+    }
   });
 
   // RFC 7009 does not ask it, but a revocation answer is about a credential: no cache keeps it.
@@ -332,6 +337,11 @@ function storedForNobody(ctx: KoaContextWithOIDC): boolean {
   const { oidc } = ctx;
   if (oidc?.entities.Interaction !== undefined) return true;
   return oidc?.route === 'end_session' && oidc.session?.accountId === undefined && oidc.session?.state !== undefined;
+}
+
+/** GET, or HEAD, which Fastify and the provider answer on every GET route (the same work is done). */
+function isRead(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
 }
 
 /** The path is `route`, with or without its trailing slash. */

@@ -143,8 +143,32 @@ describe('login and logout', () => {
     expect((await post({ 'sec-fetch-site': 'cross-site' })).statusCode).toBe(403);
     expect((await post({ 'sec-fetch-site': 'same-site' })).statusCode).toBe(403); // a sibling subdomain
     expect((await post({ origin: 'https://evil.example' })).statusCode).toBe(403);
-    // From our own page it works.
-    expect((await post({ 'sec-fetch-site': 'same-origin', origin: 'https://accounts.example.test' })).statusCode).toBe(303);
+    // From our own page it works, also behind a proxy that rewrote Host (Origin is PUBLIC_URL's).
+    expect((await post({ host: '127.0.0.1:8080', origin: 'https://accounts.example.test' })).statusCode).toBe(303);
+  });
+
+  it('login CSRF: a same-origin form is accepted whether the browser sends Fetch Metadata, Origin, both or neither', async () => {
+    const user = await makeUser(t.deps);
+    const variants: Array<Record<string, string>> = [
+      { 'sec-fetch-site': 'same-origin', origin: 'https://accounts.example.test' },
+      { 'sec-fetch-site': 'same-origin' },
+      { origin: 'https://accounts.example.test' },
+      { origin: 'null' }, // a page with Referrer-Policy: no-referrer
+      { host: '127.0.0.1:8080', origin: 'https://accounts.example.test' }, // Host rewritten by a proxy
+      {},
+    ];
+    for (const headers of variants) {
+      const browser = browserFor(t.app);
+      await browser.get('/account/login');
+      const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/account/login',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', host: 'accounts.example.test', ...headers },
+        payload: new URLSearchParams({ csrf_token: browser.csrf!, username: user.username, password: user.password }).toString(),
+      });
+      expect(res.statusCode, JSON.stringify(headers)).toBe(303);
+    }
   });
 
   it('login CSRF: a login form older than an hour is refused', async () => {
@@ -453,6 +477,20 @@ describe('brute force on the login form', () => {
     const events = (await listAuditEvents(t.deps, user.username)).map((e) => e.event);
     expect(events.filter((e) => e === 'login_failed')).toHaveLength(3);
     expect(events).toContain('login_throttled');
+  });
+
+  it('the change-password form answers like the login form once the password is throttled: 429 with the wait, beside the field', async () => {
+    const { user, browser } = await loggedIn();
+    await browser.get('/account/');
+    for (let i = 0; i < 3; i++) {
+      const wrong = await browser.post('/account/password', { current_password: `wrong ${i}`, new_password: 'another long password' });
+      expect(wrong.statusCode).toBe(400);
+      expect(wrong.body).toContain('This is not your current password.');
+    }
+    const throttled = await browser.post('/account/password', { current_password: user.password, new_password: 'another long password' });
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('1');
+    expect(throttled.body).toContain('Too many failed attempts. Wait 1 second, then try again.');
   });
 
   it('counts failures toward the per-IP budget', async () => {

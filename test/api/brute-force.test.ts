@@ -100,6 +100,12 @@ describe('per client IP', () => {
     expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '192.0.2.2')).statusCode).toBe(200);
   });
 
+  it('counts an IPv6 client by its /64: a fresh address from the same prefix does not reset the budget', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(t, 'ipuser', basic(`v6name${i}x`, 'wrong password'), `2001:db8:7:7::${i + 1}`)).statusCode).toBe(401);
+    expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '2001:db8:7:7:abcd::99')).statusCode).toBe(429);
+    expect((await get(t, 'ipuser', basic('ipuser', 'correct horse battery staple'), '2001:db8:7:8::1')).statusCode).toBe(200);
+  });
+
   it('requests without credentials do not spend the budget (a client waiting for the challenge cannot lock its IP out)', async () => {
     const token = await makeToken(t.deps, 'ipuser', ['profile_read']);
     const ip = '192.0.2.30';

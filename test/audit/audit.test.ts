@@ -17,7 +17,8 @@ import { setActive, setPassword } from '../../src/users/users.service.ts';
 import type { Selectable } from 'kysely';
 import { basic, bearer, buildTestApp, makeTempDir, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { runCli, type CliResult } from '../support/processes.ts';
+import type { CliResult } from '../support/processes.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 type Row = Selectable<AuditEventRow>;
 
@@ -323,7 +324,7 @@ describe('accounts audit (the binary, on a database of the dialect under test)',
   let dir: string;
   let database: TestDatabase;
   let env: Record<string, string>;
-  const cli = (args: string[], stdin?: string) => runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
+  const cli = (args: string[], stdin?: string) => runCliInProcess(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   async function ok(args: string[], stdin?: string): Promise<CliResult> {
     const result = await cli(args, stdin);
     expect(result.code, `accounts ${args.join(' ')} failed:\n${result.stderr}`).toBe(0);

@@ -9,8 +9,9 @@ import { loadConfig } from '../../src/config.ts';
 import { openStore } from '../../src/db/connect.ts';
 import { PUBLIC_URL, makeTempDir } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { BIN, NODE, ROOT, runCli, type CliResult } from '../support/processes.ts';
+import { BIN, NODE, ROOT, type CliResult } from '../support/processes.ts';
 import { scaled } from '../support/time.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 export { PUBLIC_URL };
 
@@ -38,7 +39,9 @@ export async function cliOnTempDb(subdir?: string): Promise<Cli> {
   const database = await createTestDatabase(subdir === undefined ? dir : join(dir, subdir));
   const dbPath = database.dialect === 'sqlite' ? database.url.slice('sqlite:'.length) : undefined;
   const env = { DATABASE_URL: database.url, PUBLIC_URL };
-  const run = (args: string[], stdin?: string) => runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
+  // In the test process (the same main() as the binary): a spawn per command made these tests
+  // the slowest of the suite. Tests about the process itself call runCli().
+  const run = (args: string[], stdin?: string) => runCliInProcess(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   return {
     dir,
     database,

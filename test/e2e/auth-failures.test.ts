@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { runCli, startServer, type ServerProcess } from '../support/processes.ts';
+import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
 import { cliCreateUser, databaseEnv } from './helpers.ts';
 
 const PASSWORD = 'real process password';
@@ -12,6 +12,7 @@ const dir = makeTempDir('accounts-e2e-authfail-');
 let env: Record<string, string>;
 let database: TestDatabase | undefined;
 let server: ServerProcess;
+let metricsPort: number;
 
 beforeAll(async () => {
   ({ env, database } = await databaseEnv(dir));
@@ -19,8 +20,10 @@ beforeAll(async () => {
   await cliCreateUser(env, 'sleeping', 'sleeping@example.com', PASSWORD);
   expect((await runCli(['user', 'deactivate', 'sleeping'], { env })).code).toBe(0);
   await cliCreateUser(env, 'hammered', 'hammered@example.com', PASSWORD);
-  // A high per-IP budget: this file sends many failures from one address on purpose.
-  server = await startServer({ ...env, LOGIN_IP_MAX_FAILURES: '10000' });
+  // A high per-IP budget: this file sends many failures from one address on purpose. Metrics on
+  // a port of their own, as an operator keeps them off the public one.
+  metricsPort = await freePort();
+  server = await startServer({ ...env, LOGIN_IP_MAX_FAILURES: '10000', METRICS_PORT: String(metricsPort) });
 });
 
 afterAll(async () => {
@@ -77,4 +80,14 @@ it('meets brute force on one account with 429 and Retry-After, the right passwor
   expect(((await blocked.json()) as { code: string }).code).toBe('too_many_requests');
   await new Promise((r) => setTimeout(r, 1_100));
   expect((await fetch(url, { headers: { authorization: basic('hammered', PASSWORD) } })).status).toBe(200);
+});
+
+it('serves the server’s own counters on METRICS_PORT only, with one reason for every kind of wrong credentials', async () => {
+  expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  expect(res.status).toBe(200);
+  const failures = (await res.text()).split('\n').filter((line) => line.startsWith('accounts_auth_failures_total'));
+  // The tests above sent unknown users, wrong passwords and a deactivated account: one label.
+  expect(failures.some((line) => /^accounts_auth_failures_total\{reason="bad_credentials"\} [1-9]\d*$/.test(line))).toBe(true);
+  expect(failures.filter((line) => /unknown_user|bad_password|inactive/.test(line))).toEqual([]);
 });

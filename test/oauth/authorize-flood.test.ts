@@ -29,9 +29,9 @@ async function stored(): Promise<{ rows: number; bytes: number }> {
   return { rows: Number(row.rows), bytes: Number(row.bytes ?? 0) };
 }
 
-function request(extra: Record<string, string>, remoteAddress: string): Promise<LightMyRequestResponse> {
+function request(extra: Record<string, string>, remoteAddress: string, method: 'GET' | 'HEAD' = 'GET'): Promise<LightMyRequestResponse> {
   const query = new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: client.redirectUri, code_challenge: challenge, code_challenge_method: 'S256', ...extra });
-  return t.app.inject({ url: `/api/v1.1/o/authorize/?${query}`, remoteAddress });
+  return t.app.inject({ method, url: `/api/v1.1/o/authorize/?${query}`, remoteAddress });
 }
 
 describe('anonymous authorization requests cannot fill the database', () => {
@@ -57,6 +57,17 @@ describe('anonymous authorization requests cannot fill the database', () => {
 
     // Another address is not held back by this one.
     expect((await request({ state: 'x' }, '192.0.2.2')).statusCode).toBe(303);
+  });
+
+  it('HEAD requests (answered like GET, sign-in record included) are counted as well', async () => {
+    const before = await stored();
+    const statuses: Record<number, number> = {};
+    for (let i = 0; i < 80; i++) {
+      const res = await request({ state: 's'.repeat(1000) }, '192.0.2.10', i % 2 === 0 ? 'HEAD' : 'GET');
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+    }
+    expect((await stored()).rows - before.rows).toBe(60);
+    expect(statuses).toEqual({ 303: 60, 429: 20 });
   });
 
   it('over-long parameters are sent back as invalid_request, and nothing is stored', async () => {

@@ -12,6 +12,7 @@ import { launchChromium } from '../support/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
 import { scaled } from '../support/time.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 export const PASSWORD = 'oauth flow password 1';
 export const DEFAULT_SCOPE = 'profile_read email_read';
@@ -75,7 +76,7 @@ export async function startOAuthServer(extraEnv: Record<string, string> = {}): P
 
 /** The last line of standard output, parsed as JSON; fails the test if the CLI failed. */
 async function cliJson<T>(env: Record<string, string>, args: string[], stdin?: string): Promise<T> {
-  const result = await runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
+  const result = await runCliInProcess(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout.trimEnd().split('\n').at(-1) ?? '') as T;
 }

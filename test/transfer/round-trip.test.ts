@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_URL, basic, bearer, buildTestApp, makeTempDir } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli, startServer, type CliResult, type ServerProcess } from '../support/processes.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 const JANE_PASSWORD = 'jane has a long password';
 const JOHN_PASSWORD = 'john has another one 2';
@@ -25,7 +26,7 @@ async function store(dialect: 'sqlite' | 'postgres'): Promise<Record<string, str
 }
 
 async function cli(env: Record<string, string>, args: string[], stdin?: string): Promise<CliResult> {
-  const result = await runCli(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
+  const result = await runCliInProcess(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
   expect(result.code, `accounts ${args.join(' ')} failed:\n${result.stderr}`).toBe(0);
   return result;
 }
