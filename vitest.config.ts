@@ -7,7 +7,19 @@ import { defineConfig } from 'vitest/config';
 const fromEnv = Number(process.env.TEST_TIME_SCALE);
 const timeScale = fromEnv >= 1 ? fromEnv : Math.min(8, Math.max(1, Math.ceil((loadavg()[0] ?? 0) / availableParallelism())));
 
-// The unit tests run once; everything under test/ runs twice, on SQLite and on PostgreSQL.
+// Files whose subject does not depend on the store run once, on SQLite: the round trip crosses
+// both stores itself; sockets, the README, and what a browser sees and does are the same on both
+// (their server side is tested on both by the other files).
+const STORE_INDEPENDENT = [
+  'test/transfer/round-trip.test.ts',
+  'test/api/slow-clients.test.ts',
+  'test/docs/readme.test.ts',
+  'test/account/browser.test.ts',
+  'test/mail/browser.test.ts',
+  'test/oauth/browser-sign-out.test.ts',
+];
+
+// The unit tests run once; everything else under test/ runs twice, on SQLite and on PostgreSQL.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -19,10 +31,20 @@ export default defineConfig({
     env: { TEST_TIME_SCALE: String(timeScale) },
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], env: { TEST_DATABASE: 'sqlite' } } },
+      // A test process runs file after file with its modules loaded once (importing the app and
+      // its libraries took a second or more per file); each file still builds its own app and
+      // database, and nothing in src/ keeps state between apps.
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], isolate: false, env: { TEST_DATABASE: 'sqlite' } } },
       {
         extends: true,
-        test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { TEST_DATABASE: 'postgres' }, globalSetup: ['test/support/postgres-setup.ts'] },
+        test: {
+          name: 'postgres',
+          include: ['test/**/*.test.ts'],
+          isolate: false,
+          exclude: STORE_INDEPENDENT,
+          env: { TEST_DATABASE: 'postgres' },
+          globalSetup: ['test/support/postgres-setup.ts'],
+        },
       },
     ],
   },

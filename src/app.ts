@@ -116,14 +116,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(AcceptedSchema);
   registerMethodNotAllowed(app);
   await app.register(swagger, openApiOptions(config));
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   // The API browser is a page like the others: never framed (clickjacking), never kept by a cache.
-  app.addHook('onSend', async (request, reply) => {
-    if (!request.routeOptions.url?.startsWith('/docs')) return;
-    reply.header('x-frame-options', 'DENY');
-    reply.header('cache-control', 'no-store');
-    const csp = reply.getHeader('content-security-policy');
-    if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'self'", "frame-ancestors 'none'"));
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (csp) => csp.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+    uiHooks: {
+      onRequest: (_request, reply, done) => {
+        reply.header('x-frame-options', 'DENY').header('cache-control', 'no-store');
+        done();
+      },
+    },
   });
 
   registerBodyParsers(app, config.bodyLimit);

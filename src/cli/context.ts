@@ -98,8 +98,9 @@ function readHidden(prompt: string, stdin: TtyInput, stderr: NodeJS.WritableStre
       }
     };
     const onEnd = () => finish(new Interrupted()); // the terminal went away
-    stderr.write(prompt);
+    // Echo off before the prompt shows: what is typed as soon as it appears must not be echoed.
     stdin.setRawMode!(true);
+    stderr.write(prompt);
     stdin.on('data', onData);
     stdin.once('end', onEnd);
     stdin.resume();
