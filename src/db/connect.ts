@@ -7,6 +7,18 @@ import { openSqlite } from './sqlite.ts';
 
 export type Dialect = DatabaseConfig['dialect'];
 
+export type WriteOptions = {
+  /**
+   * SQLite: how long to wait for another process's write lock (5 s by default). Writes made while
+   * a process starts (migrations, shared secrets) wait longer: several processes starting at once
+   * on a busy machine queue behind each other's migrations, and nothing is being served yet.
+   */
+  waitForLockMs?: number;
+};
+
+/** What start-up writes wait for the write lock, at most. */
+export const STARTUP_LOCK_WAIT_MS = 60_000;
+
 export type PoolStats = { inUse: number; idle: number; waiting: number };
 
 export type Store = {
@@ -19,7 +31,7 @@ export type Store = {
    * (busy_timeout) instead of failing on a lock upgrade. PostgreSQL: READ COMMITTED; the
    * invariants are held by constraints and row locks, not by what a transaction read.
    */
-  write<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
   /** Serialises migrations across processes; call first inside `write`. */
   lockForMigrations(trx: Db): Promise<void>;
   /** Cheap round trip, for readiness checks. */

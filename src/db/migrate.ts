@@ -2,7 +2,7 @@
 // processes starting at once on one database apply each migration exactly once: the others wait,
 // then find it done.
 import { sql } from 'kysely';
-import type { Store } from './connect.ts';
+import { STARTUP_LOCK_WAIT_MS, type Store } from './connect.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 
 export async function migrateToLatest(store: Store, migrations: readonly Migration[] = allMigrations): Promise<string[]> {
@@ -23,5 +23,5 @@ export async function migrateToLatest(store: Store, migrations: readonly Migrati
       applied.push(migration.name);
     }
     return applied;
-  });
+  }, { waitForLockMs: STARTUP_LOCK_WAIT_MS });
 }

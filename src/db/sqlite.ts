@@ -2,7 +2,7 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { prepareSqlitePath, unusableSqlitePath } from './sqlite-path.ts';
-import type { Store } from './connect.ts';
+import { STARTUP_LOCK_WAIT_MS, type Store } from './connect.ts';
 import type { Db } from './database.ts';
 
 // Kysely's SQLite driver prepares every query anew; preparing is a large share of a simple
@@ -43,11 +43,17 @@ function openDatabase(path: string): Sqlite.Database {
   }
 }
 
+// While serving, a write waits at most this long for another process's lock. better-sqlite3
+// waits synchronously, so this is also how long the event loop can stall.
+const BUSY_TIMEOUT_MS = 5_000;
+
 function configure(database: Sqlite.Database): Sqlite.Database {
   // First, so that even the switch to WAL below waits for a lock (processes that open a new
-  // database at once race for it) rather than failing at once with "database is locked".
-  database.pragma('busy_timeout = 5000');
+  // database at once race for it) rather than failing at once with "database is locked"; as
+  // long as start-up writes may wait, since the process is starting too.
+  database.pragma(`busy_timeout = ${STARTUP_LOCK_WAIT_MS}`);
   database.pragma('journal_mode = WAL');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   database.pragma('synchronous = FULL'); // durability: an acknowledged write survives power loss
   database.pragma('foreign_keys = ON');
   return database;
@@ -63,10 +69,16 @@ export function openSqlite(path: string): Store {
     db,
     // Kysely's SQLite driver has one connection guarded by a mutex: holding it for the whole
     // transaction keeps this process's other queries out until we commit.
-    write: (fn) =>
+    write: (fn, options = {}) =>
       db.connection().execute(async (conn) => {
         inUse = 1;
-        await sql`BEGIN IMMEDIATE`.execute(conn);
+        const waitMs = options.waitForLockMs ?? BUSY_TIMEOUT_MS;
+        if (waitMs !== BUSY_TIMEOUT_MS) database.pragma(`busy_timeout = ${waitMs}`);
+        try {
+          await sql`BEGIN IMMEDIATE`.execute(conn);
+        } finally {
+          if (waitMs !== BUSY_TIMEOUT_MS) database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        }
         try {
           const result = await fn(conn);
           await sql`COMMIT`.execute(conn);

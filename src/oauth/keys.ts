@@ -5,6 +5,7 @@ import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { JWK } from 'oidc-provider';
 import type { Deps } from '../deps.ts';
+import { STARTUP_LOCK_WAIT_MS } from '../db/connect.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -26,6 +27,7 @@ async function loadOrCreate(deps: KeyDeps, name: string, make: () => Promise<str
       .values({ name, value, created_at: deps.clock.nowIso() })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute(),
+    { waitForLockMs: STARTUP_LOCK_WAIT_MS },
   );
   const stored = await deps.store.db.selectFrom('oauth_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
   return stored.value;
