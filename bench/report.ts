@@ -176,7 +176,7 @@ export function goalsTable(report: Report): string {
       return r ? `${r.ok ? 'pass ✓' : 'FAIL ✗'} (${r.value})` : 'n/a';
     }),
   ]);
-  return table(['Goal (issue 6, item 2)', ...report.runs.map((r) => `WORKERS=${r.workers}`)], rows);
+  return table(['Goal', ...report.runs.map((r) => `WORKERS=${r.workers}`)], rows);
 }
 
 export function scaleTable(rows: ScaleRow[]): string {
@@ -200,7 +200,7 @@ export function scaleSection(report: Report, rows: ScaleRow[]): string {
   const rates = rows.map((r) => r.measurement.requestsPerSecond);
   const spread = Math.min(...rates) / Math.max(...rates);
   return [
-    '## Scale (issue 6, item 6)',
+    '## Scale',
     '',
     `Run on ${report.date.toISOString()}: GET user with Bearer, WORKERS=1, ${report.settings.connections} connections, ${report.settings.durationS} s each, after a ${report.settings.warmupS} s warm-up, on each database size (3 addresses and 2 tokens per user). Start-up is the time from spawning \`node bin/accounts.js serve\` to the first 200 from /readyz (the database file was just copied, so it is in the page cache).`,
     '',
@@ -223,12 +223,12 @@ export function markdown(report: Report, previous: string | undefined): string {
   } else {
     // Keep the last scale run (it takes a while), marked as such; or say how to make one.
     const kept = previous?.split(SCALE_START)[1]?.split(SCALE_END)[0]?.trim();
-    scale = kept && kept.startsWith('## Scale') ? kept : '## Scale (issue 6, item 6)\n\nNot run yet: `npm run bench -- --scale` (seeds 1,000, 100,000 and 1,000,000 users the first time, a few minutes).';
+    scale = kept && kept.startsWith('## Scale') ? kept : '## Scale\n\nNot run yet: `npm run bench -- --scale` (seeds 1,000, 100,000 and 1,000,000 users the first time, a few minutes).';
   }
   return [
     '# Benchmarks',
     '',
-    'Written by `npm run bench` (bench/run.ts); do not edit by hand. Goals: issue 6 ("Performance: Basic at Bearer speed, Bearer close to bare Node").',
+    'Written by `npm run bench` (bench/run.ts); do not edit by hand. Goals: Basic at Bearer speed, Bearer close to bare Node (docs/explanation/performance.md).',
     '',
     `Run on ${report.date.toISOString()}.`,
     '',

@@ -1,4 +1,4 @@
-// `npm run bench`: the performance benchmark of issue 6. Seeds (or reuses) a database of
+// `npm run bench`: the performance benchmark. Seeds (or reuses) a database of
 // realistic size, starts the service in its production configuration with WORKERS=1 and then 2,
 // measures the hot paths with autocannon against a bare node:http ceiling answering the same
 // bytes, prints the table and writes docs/BENCHMARKS.md. `--scale` adds the scale case

@@ -1,4 +1,4 @@
-// Time, with microseconds: `date_joined` has six fractional digits (../shared/spec/accounts-api.md).
+// Time, with microseconds: `date_joined` has six fractional digits (docs/reference/api.md).
 // Passed to buildApp so tests can control it.
 
 export type Clock = {

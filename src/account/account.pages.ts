@@ -1,4 +1,4 @@
-// The HTML of the account settings page and its login page (issue 7, items 4–6): server-rendered,
+// The HTML of the account settings page and its login page: server-rendered,
 // no JavaScript, one inline style named by its hash in the CSP. Every form carries the CSRF token.
 import type { FieldErrors } from '../errors.ts';
 import { passwordRules } from '../auth/passwords.ts';

@@ -1,4 +1,4 @@
-// The account settings page at /account/ (issue 7, items 4–6). Every form posts to its own path,
+// The account settings page at /account/. Every form posts to its own path,
 // is checked for the session's CSRF token, calls one existing service, then redirects back
 // (Post/Redirect/Get). A form with errors is shown again at once (400) with each message beside
 // its field. A new token is stored nowhere but its digest: it travels to the next GET in a

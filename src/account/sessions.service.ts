@@ -1,4 +1,4 @@
-// Sessions of the account settings page (issue 7, item 5). The cookie carries 32 random bytes;
+// Sessions of the account settings page. The cookie carries 32 random bytes;
 // the database holds only their SHA-256 digest. A session ends after SESSION_IDLE_MINUTES without
 // a request and SESSION_MAX_MINUTES after login, and at once when its user is deactivated (checked
 // on every request). The CSRF token of a session is derived from its id, so it needs no storage

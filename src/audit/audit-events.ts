@@ -1,4 +1,4 @@
-// The vocabulary of the audit trail (issue 5, item 9): which events, who acted, how it ended.
+// The vocabulary of the audit trail: which events, who acted, how it ended.
 
 /** Every security-relevant event the trail records. */
 export const AUDIT_EVENTS = [

@@ -1,5 +1,5 @@
 // The audit trail: security-relevant events, each with its time, account, actor, client IP and
-// outcome (issue 5, item 9). An event describing a change is written inside the change's own
+// outcome. An event describing a change is written inside the change's own
 // transaction, so it commits with it or not at all. Only changes that happened are recorded (a
 // rejected request changes nothing and leaves nothing); failure and denied are for attempts that
 // are events in themselves, such as failed and throttled logins.

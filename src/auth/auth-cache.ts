@@ -1,4 +1,4 @@
-// Caches of what authentication looks up on every request (issue 6, item 3):
+// Caches of what authentication looks up on every request:
 // - verified Basic credentials, keyed by an HMAC of the whole credential under a secret made
 //   fresh by each process (so a memory dump holds no password and keys cannot be precomputed);
 // - token lookups, by the token's digest;

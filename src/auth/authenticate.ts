@@ -1,5 +1,5 @@
 // Who is calling: HTTP Basic (RFC 7617) with a password or a token, or Bearer (RFC 6750) with a
-// personal access token or an OAuth access token. Every failure is the same 401, whatever went wrong (../shared/spec/accounts-api.md).
+// personal access token or an OAuth access token. Every failure is the same 401, whatever went wrong (docs/reference/api.md).
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findUserByUsername, replacePasswordHash } from '../users/users.repository.ts';

@@ -1,4 +1,4 @@
-// Caps concurrent password hashing (issue 6, item 4). argon2 runs on libuv's thread pool, which
+// Caps concurrent password hashing. argon2 runs on libuv's thread pool, which
 // is shared by the whole process; a flood of wrong passwords must not queue up without bound
 // and starve everything else. Past the queue limit the answer is a 503 with Retry-After at once,
 // never a hang.

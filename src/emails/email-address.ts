@@ -1,4 +1,4 @@
-// Email address rules (../shared/spec/accounts-api.md, "Email addresses"). One '@'; a dot-atom
+// Email address rules (docs/reference/api.md, "Email addresses"). One '@'; a dot-atom
 // local part (RFC 5322 §3.2.3, plus UTF-8 per RFC 6531) of at most 64 octets; a domain of
 // dot-separated labels; at most 254 octets in all (RFC 5321 §4.5.3.1). Quoted local parts and
 // address literals are not accepted.

@@ -1,4 +1,4 @@
-// At most 5 verification mails per address per hour (issue 7, item 2), so that nobody can use this
+// At most 5 verification mails per address per hour, so that nobody can use this
 // service to flood an inbox. Counted per address (its comparison key), in memory or, when
 // REDIS_URL is set, in Redis so that every instance shares the count (as the login throttle does).
 import type { Redis } from 'ioredis';

@@ -1,4 +1,4 @@
-// The page a verification link opens (issue 7, item 2). GET only shows the address and a Confirm
+// The page a verification link opens. GET only shows the address and a Confirm
 // button; POST (the button) verifies. Mail scanners that follow links therefore verify nothing.
 // Server-rendered, no JavaScript. The token is in the URL, so the page is never cached, sends no
 // Referer, and may load nothing but its own inline style (whose hash the CSP names).

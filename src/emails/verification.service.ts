@@ -1,4 +1,4 @@
-// Verifying an address and making it primary (issue 7, items 2 and 3).
+// Verifying an address and making it primary.
 //
 // Sending a link: the address must be one of the user's and not yet verified; at most 5 mails per
 // address per hour. The link carries 32 random bytes (base64url); only their SHA-256 digest is

@@ -1,4 +1,4 @@
-// Outgoing mail (issue 7, item 1). With SMTP_URL, messages go to that relay through nodemailer;
+// Outgoing mail. With SMTP_URL, messages go to that relay through nodemailer;
 // without it, to the log. Sending happens in the background: `send` returns at once, so a slow or
 // broken relay never fails or delays the request that asked for the message. A failed attempt is
 // retried with growing waits; a message given up on is logged and counted

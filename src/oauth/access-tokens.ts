@@ -1,4 +1,4 @@
-// OAuth access tokens as API credentials (issue 4, item 8): read from the database on every
+// OAuth access tokens as API credentials: read from the database on every
 // request, so one that expired, was revoked (RFC 7009), or whose grant or client is gone is
 // refused at once by every instance.
 import type { Deps } from '../deps.ts';

@@ -1,4 +1,4 @@
-// The rules a client registration must meet (issue 4, item 2), checked before anything is stored.
+// The rules a client registration must meet, checked before anything is stored.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../deps.ts';

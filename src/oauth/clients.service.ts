@@ -1,4 +1,4 @@
-// Registered OAuth clients (issue 4, item 2): created, listed and deleted by the admin CLI, read
+// Registered OAuth clients: created, listed and deleted by the admin CLI, read
 // by the provider through the adapter. Only the secret's SHA-256 digest is stored; the provider
 // compares digests (see provider.ts, compareClientSecret).
 import { createHash, randomBytes } from 'node:crypto';

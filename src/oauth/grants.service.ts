@@ -1,4 +1,4 @@
-// The applications a user has authorised (issue 4, item 9): what `accounts grant list|revoke`
+// The applications a user has authorised: what `accounts grant list|revoke`
 // and the settings page show and revoke. A grant is oidc-provider's record of a user's consent
 // to one client; revoking it deletes it and every code and token issued under it, so the next
 // API call with one of those tokens is refused (the API reads tokens from the database).

@@ -1,4 +1,4 @@
-// The login and consent pages of the authorization flow (issue 4, item 7). The provider sends
+// The login and consent pages of the authorization flow. The provider sends
 // the browser to /api/v1.1/o/interaction/UID/ when it needs the user; these routes show a page,
 // take the form, and hand the result back to the provider, which then redirects onwards.
 // The interaction is bound to the browser by the provider's own cookie; each form also carries

@@ -1,4 +1,4 @@
-// The HTML of the OAuth login, consent and error pages (issue 4, item 7): server-rendered, no
+// The HTML of the OAuth login, consent and error pages: server-rendered, no
 // JavaScript, the account pages' style. Every form carries the interaction's CSRF token.
 import type { errors } from 'oidc-provider';
 import { escapeHtml, htmlDocument } from '../http/pages.ts';

@@ -1,5 +1,5 @@
 // Mounts oidc-provider under Fastify at the v1.1 paths, and adapts two things of the docker.io
-// API the provider does not do itself (../shared/spec/oauth.md):
+// API the provider does not do itself (docs/reference/oauth.md):
 // - the token endpoint also takes a JSON body, and `"grant_type": "code"` for authorization_code;
 // - a client may put its secret in the body (client_secret_post) although it is registered for
 //   HTTP Basic: the body's id and secret become a Basic header (RFC 6749 §2.3.1 allows both).

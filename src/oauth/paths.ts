@@ -1,4 +1,4 @@
-// Where the authorization server lives: the docker.io v1.1 paths (../shared/spec/oauth.md) and
+// Where the authorization server lives: the docker.io v1.1 paths (docs/reference/oauth.md) and
 // the ones the service adds beside them. No imports, so anything may use it cheaply.
 
 export const OAUTH_PATHS = {

@@ -1,4 +1,4 @@
-// The OAuth 2.0 authorization server and OpenID Provider (issue 4): oidc-provider, configured
+// The OAuth 2.0 authorization server and OpenID Provider: oidc-provider, configured
 // for the docker.io v1.1 paths and today's practice (RFC 9700): authorization code with PKCE
 // (S256) only, exact redirect URIs, one-time codes, rotating refresh tokens, opaque access
 // tokens for the API as a resource server (RFC 8707), revocation and introspection.
@@ -246,7 +246,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
     return original.call(this, secretDigestOf(actual));
   };
 
-  // Two defaults of the docker.io authorization request (../shared/spec/oauth.md): without
+  // Two defaults of the docker.io authorization request (docs/reference/oauth.md): without
   // `scope`, profile_read email_read; without `redirect_uri`, the first registered one (the
   // provider itself only fills it in when there is just one).
   provider.use(async (ctx, next) => {
@@ -319,7 +319,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
     body.scopes_supported = [...new Set([...(body.scopes_supported ?? []), ...SCOPES])];
   });
 
-  // The docker.io token response names the user too (../shared/spec/oauth.md).
+  // The docker.io token response names the user too (docs/reference/oauth.md).
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next();
     if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;

@@ -2,7 +2,7 @@
 // belong to the API as a resource server (RFC 8707); the OpenID ones to the provider itself.
 import { SCOPES } from '../tokens/scopes.ts';
 
-/** The scope a client gets when it names none (../shared/spec/oauth.md). */
+/** The scope a client gets when it names none (docs/reference/oauth.md). */
 export const DEFAULT_SCOPE = 'profile_read email_read';
 
 /**

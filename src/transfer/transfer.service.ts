@@ -1,4 +1,4 @@
-// Moving every account between stores (issue 3, item 5): `accounts export` writes the store as
+// Moving every account between stores: `accounts export` writes the store as
 // JSON Lines (see transfer.format.ts), `accounts import` applies such a dump to another store.
 //
 // Export: one read snapshot, users paged by id, then the OAuth clients paged by client_id, so

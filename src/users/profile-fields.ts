@@ -1,4 +1,4 @@
-// The PATCH field rules (../shared/spec/accounts-api.md, "PATCH fields").
+// The PATCH field rules (docs/reference/api.md, "PATCH fields").
 import { FieldErrorCollector } from '../errors.ts';
 import { parseEmail } from '../emails/email-address.ts';
 

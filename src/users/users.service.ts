@@ -22,7 +22,7 @@ import {
   type UserWithPrimaryEmail,
 } from './users.repository.ts';
 
-/** The user as the API shows it (../shared/spec/accounts-api.md, "The user"). */
+/** The user as the API shows it (docs/reference/api.md, "The user"). */
 export type UserRepresentation = {
   id: number;
   username: string;

@@ -1,4 +1,4 @@
-// The settings page's "Authorised applications" (issue 4, item 9): the applications the user
+// The settings page's "Authorised applications": the applications the user
 // allowed, through the real authorization flow, and revoking one ends its tokens at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/audit.service.ts';

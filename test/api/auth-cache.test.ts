@@ -1,5 +1,5 @@
 // The caches of verified credentials: what they remember, and that every change that must end
-// a credential's life empties them (issue 6, item 3). Correctness only; speed is for the benchmark.
+// a credential's life empties them. Correctness only; speed is for the benchmark.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -15,7 +15,7 @@ let t: TestApp;
 let doc: Doc;
 let auth: string;
 
-// ../shared/spec/accounts-api.md, "Resources" and "Order of checks and status codes"; 429 and 503
+// docs/reference/api.md, "Resources" and "Order of checks and status codes"; 429 and 503
 // come from the brute-force limits and the cap on password hashing.
 const SPEC: Record<string, { scope: string; statuses: number[] }> = {
   'get /api/v1.1/users/{username}/': { scope: 'profile_read', statuses: [200, 401, 403, 404, 405, 429, 503] },

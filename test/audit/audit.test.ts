@@ -1,4 +1,4 @@
-// The audit trail (issue 5, item 9): every change the services make leaves exactly one event, in
+// The audit trail: every change the services make leaves exactly one event, in
 // the change's own transaction; a refused change leaves none; `accounts audit` prints the trail.
 //
 // Decision under test: only changes that happened are recorded. A request that is refused (a

@@ -1,4 +1,4 @@
-// `accounts client …` and `accounts grant …` end to end (issue 4, items 2 and 9): the binary as a
+// `accounts client …` and `accounts grant …` end to end: the binary as a
 // real process on a real database of the project's dialect. Grants are written straight into
 // oauth_artifacts the way the provider's adapter (src/oauth/adapter.ts) stores them, so these
 // tests need no browser; the full OAuth flow is tested elsewhere.

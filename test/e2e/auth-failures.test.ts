@@ -1,4 +1,4 @@
-// Against a real server process (issue 5): every authentication failure looks the same — body,
+// Against a real server process: every authentication failure looks the same — body,
 // headers, and about the same time — and brute force meets 429 with Retry-After.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The invariants of the store hold under real concurrency (issue 2, item 4; issue 3, item 3): two
+// The invariants of the store hold under real concurrency: two
 // server processes on one database of the project's dialect (a SQLite file, or one PostgreSQL
 // database), each with many requests in flight at once. The database, not a
 // read-then-write in the service, has to keep them: one account per address (case-insensitively),

@@ -1,4 +1,4 @@
-// Several instances on one database (issue 3, item 3): real `accounts serve` processes sharing
+// Several instances on one database: real `accounts serve` processes sharing
 // one database of the project's dialect (one PostgreSQL database in the postgres project, one
 // SQLite file in the sqlite project), as N instances behind a load balancer would:
 // - started at the same moment on an empty database, they migrate it exactly once;

@@ -1,4 +1,4 @@
-// The server's logs never contain a secret (issue 2, item 9): not a password, not a token, not
+// The server's logs never contain a secret: not a password, not a token, not
 // the Authorization or Cookie header (nor the base64 inside it), not a query string, not a body,
 // at the chattiest level and at the default one.
 import { rmSync } from 'node:fs';

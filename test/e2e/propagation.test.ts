@@ -1,5 +1,5 @@
 // Changes the admin CLI makes from another process reach a running server within 5 seconds
-// (issue 2, item 7): a revoked token, a changed password, a deactivated account.
+//: a revoked token, a changed password, a deactivated account.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, makeTempDir } from '../support/app.ts';

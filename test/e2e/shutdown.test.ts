@@ -1,5 +1,5 @@
-// SIGTERM lets in-flight requests finish, then the server closes the database and exits 0
-// (issue 2, item 9). Basic auth makes every request spend real time in argon2, so requests are
+// SIGTERM lets in-flight requests finish, then the server closes the database and exits 0.
+// Basic auth makes every request spend real time in argon2, so requests are
 // still in flight when the signal lands.
 import { rmSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';

@@ -1,4 +1,4 @@
-// Shared by the OAuth end-to-end tests (issue 4): a real `accounts serve` whose PUBLIC_URL (the
+// Shared by the OAuth end-to-end tests: a real `accounts serve` whose PUBLIC_URL (the
 // issuer) is its own address, users and clients made by the real CLI, a real redirect URI (a tiny
 // HTTP server that records what the browser brings it), openid-client configured against the
 // server's discovery document, and the login and consent pages driven in Chromium.

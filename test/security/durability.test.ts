@@ -1,4 +1,4 @@
-// Durability (issue 5, item 7): kill -9 the server in the middle of a burst of writes, restart
+// Durability: kill -9 the server in the middle of a burst of writes, restart
 // it on the same database, and every write that got a 2xx is there. Writes are made with Bearer
 // tokens (no argon2), so the burst is dense: a few hundred POSTs of new addresses and PATCHes of
 // `location` over several accounts, about 20 in flight at a time, and SIGKILL lands once a set

@@ -1,4 +1,4 @@
-// Hostile input (issue 5, item 4): property-based tests (fast-check) that send random and hostile
+// Hostile input: property-based tests (fast-check) that send random and hostile
 // bodies, headers, paths and methods to every endpoint through app.inject, and check after each
 // request that
 // - nothing is a 5xx;

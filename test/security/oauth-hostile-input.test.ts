@@ -1,4 +1,4 @@
-// Hostile input on the authorization server (issue 4; issue 5, item 4): property-based requests
+// Hostile input on the authorization server: property-based requests
 // (fast-check) to the authorize, token, revocation, introspection and interaction endpoints, with
 // parameters drawn from what clients send, mixed with garbage. After each request:
 // - nothing is a 5xx;

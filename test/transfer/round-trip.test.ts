@@ -1,7 +1,7 @@
 // `accounts export` / `accounts import` as an operator runs them, with real processes on real
 // stores, whatever dialect this test project runs on: SQLite → PostgreSQL → SQLite, logging in
-// with a password and with tokens after each move (issue 3, item 5), and the registered OAuth
-// clients authenticating with their ids and secrets after each move (issue 4).
+// with a password and with tokens after each move, and the registered OAuth
+// clients authenticating with their ids and secrets after each move.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

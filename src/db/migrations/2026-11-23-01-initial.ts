@@ -2,7 +2,7 @@
 // Imports nothing from the application, so it means the same thing forever. One schema, two
 // dialects: the columns, constraints and triggers hold the same invariants on both.
 //
-// Invariants held by the database, not by the application (../shared/spec/accounts-api.md):
+// Invariants held by the database, not by the application (docs/reference/api.md):
 // - one account per address: emails.email_key is UNIQUE (the key is case-folded by the app);
 // - at most one primary per user: a partial unique index; never none: a trigger refuses to
 //   delete the primary while its user exists;

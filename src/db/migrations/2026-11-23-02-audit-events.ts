@@ -1,5 +1,5 @@
 // Frozen once shipped (see the initial migration). The audit trail: one row per security-relevant
-// event (issue 5, item 9). Append-only; nothing in the application updates or deletes a row.
+// event. Append-only; nothing in the application updates or deletes a row.
 //
 // - user_id has no foreign key: the trail outlives the account it names, and an event can name an
 //   account that does not exist (a failed login for an unknown username keeps only `username`).

@@ -1,4 +1,4 @@
-// Frozen once shipped (see the initial migration). Email verification links (issue 7): one row per
+// Frozen once shipped (see the initial migration). Email verification links: one row per
 // link sent. Only the SHA-256 digest of the link's token is stored, so a copy of the database
 // cannot verify anything. A link is single use: `used_at` is set, conditionally on its being
 // NULL, in the transaction that verifies the address. Deleting the address deletes its links.

@@ -1,5 +1,5 @@
-// Frozen once shipped (see the initial migration). Browser sessions of the account settings page
-// (issue 7, item 5). Only the SHA-256 digest of the session id is stored, so a copy of the
+// Frozen once shipped (see the initial migration). Browser sessions of the account settings page.
+// Only the SHA-256 digest of the session id is stored, so a copy of the
 // database cannot be used to take over a session. Deleting a user (never done today) deletes
 // their sessions.
 import { sql, type Kysely } from 'kysely';

@@ -1,4 +1,4 @@
-// Frozen once shipped (see the initial migration). The OAuth 2.0 authorization server (issue 4):
+// Frozen once shipped (see the initial migration). The OAuth 2.0 authorization server:
 // registered clients, what oidc-provider stores (codes, tokens, grants, sessions, interactions),
 // and the server's own secrets (signing key, cookie keys) so every instance shares them.
 //
