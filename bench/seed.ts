@@ -12,20 +12,21 @@
 // and the migrations; each run works on a fresh copy, so every run starts from the same state.
 //
 // `node bench/seed.ts [USERS]` seeds (or finds) the cached database for USERS users.
+import { sha256Hex } from '../src/kernel/crypto.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { hashPassword } from '../src/auth/passwords.ts';
-import { formatMicros } from '../src/clock.ts';
-import { artifactDigest } from '../src/oauth/artifacts.repository.ts';
+import { formatMicros } from '../src/kernel/clock.ts';
+
 import { apiResource } from '../src/oauth/paths.ts';
-import { openStore } from '../src/db/connect.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
-import { migrations } from '../src/db/migrations/index.ts';
+import { openStore } from '../src/kernel/db/connect.ts';
+import { migrateToLatest } from '../src/kernel/db/migrate.ts';
+import { migrations } from '../src/kernel/db/migrations/index.ts';
 import { SCOPES } from '../src/tokens/scopes.ts';
-import { TOKEN_PREFIX, generateToken, tokenDigest, tokenHint } from '../src/tokens/token-format.ts';
+import { TOKEN_PREFIX, generateToken, tokenHint } from '../src/tokens/token-format.ts';
 
 /** Bump when the generated data changes, so that cached databases are rebuilt. */
 const SEED_FORMAT = 3;
@@ -229,13 +230,13 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
         if (isBench && t === 0) {
           // A real token: every scope, no expiry, never used yet.
           const token = generateToken();
-          insertToken.run(id, 'bench', tokenDigest(token), tokenHint(token), SCOPES.join(' '), formatMicros(createdUs), null, null, null);
+          insertToken.run(id, 'bench', sha256Hex(token), tokenHint(token), SCOPES.join(' '), formatMicros(createdUs), null, null, null);
           const oauthToken = randomBytes(32).toString('base64url');
           const payload = { iat: Math.floor(Date.now() / 1000), exp: oauthExpiry, accountId: String(id), clientId: 'bench', grantId: `bench-${id}`, scope: SCOPES.join(' '), aud: apiResource(BENCH_PUBLIC_URL), kind: 'AccessToken' };
           const grantId = `bench-${id}`;
           const grant = { iat: payload.iat, exp: oauthExpiry, accountId: String(id), clientId: 'bench', resources: { [payload.aud]: payload.scope }, kind: 'Grant' };
-          insertArtifact.run('Grant', artifactDigest(grantId), JSON.stringify(grant), grantId, String(id), formatMicros(oauthExpiry * 1e6));
-          insertArtifact.run('AccessToken', artifactDigest(oauthToken), JSON.stringify(payload), grantId, String(id), formatMicros(oauthExpiry * 1e6));
+          insertArtifact.run('Grant', sha256Hex(grantId), JSON.stringify(grant), grantId, String(id), formatMicros(oauthExpiry * 1e6));
+          insertArtifact.run('AccessToken', sha256Hex(oauthToken), JSON.stringify(payload), grantId, String(id), formatMicros(oauthExpiry * 1e6));
           benchUsers.push({ id, username, token, oauthToken });
         } else {
           const expires = random() < 0.3 ? formatMicros(nowUs + Math.floor(random() * 365 * dayUs)) : null;

@@ -3,10 +3,10 @@
 // SIGTERM/SIGINT passes the signal on and exits when every worker has drained and stopped.
 import cluster from 'node:cluster';
 import { pino } from 'pino';
-import type { Config } from './config.ts';
-import { openStore } from './db/connect.ts';
-import { migrateToLatest } from './db/migrate.ts';
-import { systemClock } from './clock.ts';
+import type { Config } from './kernel/config.ts';
+import { openStore } from './kernel/db/connect.ts';
+import { migrateToLatest } from './kernel/db/migrate.ts';
+import { systemClock } from './kernel/clock.ts';
 import { loadProviderSecrets } from './oauth/keys.ts';
 
 const RESTART_WINDOW_MS = 60_000;

@@ -3,9 +3,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
-import type { Config } from './config.ts';
-import { openStore } from './db/connect.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import type { Config } from './kernel/config.ts';
+import { openStore } from './kernel/db/connect.ts';
+import { migrateToLatest } from './kernel/db/migrate.ts';
 import type { Lifecycle } from './ops/health.routes.ts';
 import { connectRedis } from './ops/redis.ts';
 import { createMetrics } from './ops/metrics.ts';

@@ -1,6 +1,6 @@
 // The HTML of the account settings page and its login page: server-rendered,
 // no JavaScript, one inline style named by its hash in the CSP. Every form carries the CSRF token.
-import type { FieldErrors } from '../errors.ts';
+import type { FieldErrors } from '../kernel/errors.ts';
 import { passwordRules } from '../auth/passwords.ts';
 import { escapeHtml, htmlDocument, pageCsp } from '../http/pages.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';

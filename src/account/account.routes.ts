@@ -5,7 +5,7 @@
 // one-minute HttpOnly cookie, which that GET shows once and clears.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { toApiError } from '../http/error-handler.ts';
 import { isCrossSiteForm, sendPage } from '../http/pages.ts';
 import { selfContext } from '../audit/audit-events.ts';
@@ -19,7 +19,8 @@ import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
 import { checkPassword, loginRefusal, loginWithPassword } from './login.ts';
-import { endOtherSessions, endSession, resumeSession, sameSecret, type ActiveSession } from './sessions.service.ts';
+import { endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
+import { sameSecret } from '../kernel/crypto.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';

@@ -1,8 +1,8 @@
 // Logging in with a username and a password from a form: the same checks, brute-force limits and
 // audit trail as HTTP Basic (it goes through authenticateThrottled with the app's one throttle),
 // then a session. Kept apart from the account page so the OAuth login page can use it too.
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { authenticateThrottled } from '../auth/authenticate.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { createSession } from './sessions.service.ts';

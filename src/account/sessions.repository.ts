@@ -1,6 +1,6 @@
 // SQL for the account page's sessions.
 import type { Insertable, Selectable } from 'kysely';
-import type { Db, SessionRow } from '../db/database.ts';
+import type { Db, SessionRow } from '../kernel/db/database.ts';
 
 export type Session = Selectable<SessionRow>;
 export type SessionWithUser = Session & { username: string; is_active: number };

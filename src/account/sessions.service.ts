@@ -3,9 +3,10 @@
 // a request and SESSION_MAX_MINUTES after login, and at once when its user is deactivated (checked
 // on every request). The CSRF token of a session is derived from its id, so it needs no storage
 // and an attacker who cannot read the cookie cannot compute it.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Deps } from '../deps.ts';
-import { formatDate } from '../clock.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Deps } from '../kernel/deps.ts';
+import { formatDate } from '../kernel/clock.ts';
 import { deleteExpiredSessions, deleteSessionById, deleteUserSessions, findSessionByDigest, insertSession, touchSession } from './sessions.repository.ts';
 
 export type ActiveSession = { id: number; userId: number; username: string; csrfToken: string };
@@ -13,19 +14,8 @@ export type ActiveSession = { id: number; userId: number; username: string; csrf
 // last_seen_at is written at most this often, so page views do not all become writes.
 const TOUCH_RESOLUTION_MS = 60_000;
 
-function digestOf(sessionId: string): string {
-  return createHash('sha256').update(sessionId, 'utf8').digest('hex');
-}
-
 export function csrfTokenOf(sessionId: string): string {
   return createHash('sha256').update(`csrf:${sessionId}`, 'utf8').digest('base64url');
-}
-
-export function sameSecret(a: unknown, b: string): boolean {
-  if (typeof a !== 'string') return false;
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** Starts a session for the user; returns the id to put in the cookie. */
@@ -37,7 +27,7 @@ export async function createSession(deps: Deps, userId: number): Promise<string>
     await deleteExpiredSessions(trx, nowIso, formatDate(new Date(now - deps.config.sessionIdleMinutes * 60_000)));
     await insertSession(trx, {
       user_id: userId,
-      session_digest: digestOf(sessionId),
+      session_digest: sha256Hex(sessionId),
       created_at: nowIso,
       last_seen_at: nowIso,
       expires_at: formatDate(new Date(now + deps.config.sessionMaxMinutes * 60_000)),
@@ -49,7 +39,7 @@ export async function createSession(deps: Deps, userId: number): Promise<string>
 /** The live session a cookie names, or undefined (then the caller asks for a login). */
 export async function resumeSession(deps: Deps, sessionId: string | undefined): Promise<ActiveSession | undefined> {
   if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return undefined;
-  const row = await findSessionByDigest(deps.store.db, digestOf(sessionId));
+  const row = await findSessionByDigest(deps.store.db, sha256Hex(sessionId));
   if (!row) return undefined;
   const now = deps.clock.nowMs();
   const idleSince = Date.parse(row.last_seen_at);

@@ -1,6 +1,6 @@
 // SQL for the audit trail. Append-only: there is no update and no delete.
 import type { Insertable, Selectable } from 'kysely';
-import type { AuditEventRow, Db } from '../db/database.ts';
+import type { AuditEventRow, Db } from '../kernel/db/database.ts';
 
 export type AuditEventRecord = Selectable<AuditEventRow>;
 

@@ -3,9 +3,9 @@
 // transaction, so it commits with it or not at all. Only changes that happened are recorded (a
 // rejected request changes nothing and leaves nothing); failure and denied are for attempts that
 // are events in themselves, such as failed and throttled logins.
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
-import type { Db } from '../db/database.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { Db } from '../kernel/db/database.ts';
 import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
 import { findUserByUsername } from '../users/users.repository.ts';
 import type { AuditContext, AuditEventName, AuditOutcome } from './audit-events.ts';
@@ -96,7 +96,7 @@ function presentAuditEvent(row: AuditEventRecord): AuditEvent {
 }
 
 export type AuditQuery = {
-  /** RFC 3339, UTC, six fractional digits (as src/clock.ts makes): events at or after it. */
+  /** RFC 3339, UTC, six fractional digits (as src/kernel/clock.ts makes): events at or after it. */
   since?: string;
   /** The most recent `limit` events (after `since`); all of them when absent. */
   limit?: number;

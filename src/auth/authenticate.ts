@@ -1,10 +1,11 @@
 // Who is calling: HTTP Basic (RFC 7617) with a password or a token, or Bearer (RFC 6750) with a
 // personal access token or an OAuth access token. Every failure is the same 401, whatever went wrong (docs/reference/api.md).
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { findUserByUsername, replacePasswordHash } from '../users/users.repository.ts';
 import { SCOPES, isScope, type Scope } from '../tokens/scopes.ts';
-import { isWellFormedToken, tokenDigest } from '../tokens/token-format.ts';
+import { isWellFormedToken } from '../tokens/token-format.ts';
 import { findTokenByDigest, touchTokenLastUsed, type TokenWithOwner } from '../tokens/tokens.repository.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Attempt, LoginThrottle } from './login-throttle.ts';
@@ -180,7 +181,7 @@ export async function authenticateThrottled(deps: Deps, throttle: LoginThrottle,
 
 async function findUsableToken(deps: Deps, token: string): Promise<TokenWithOwner | { reason: AuthFailureReason }> {
   if (!isWellFormedToken(token)) return { reason: 'invalid_token' }; // refused without a database lookup
-  const digest = tokenDigest(token);
+  const digest = sha256Hex(token);
   let row = deps.authCache?.getToken(digest);
   if (!row) {
     row = await findTokenByDigest(deps.store.db, digest);

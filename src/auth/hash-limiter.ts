@@ -2,7 +2,7 @@
 // is shared by the whole process; a flood of wrong passwords must not queue up without bound
 // and starve everything else. Past the queue limit the answer is a 503 with Retry-After at once,
 // never a hang.
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 
 export type HashLimiter = {
   run<T>(fn: () => Promise<T>): Promise<T>;

@@ -3,7 +3,7 @@
 // memory, or in Redis when REDIS_URL is set so that every instance shares them.
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { clientKey } from './client-key.ts';
 
 export type LoginThrottleOptions = {

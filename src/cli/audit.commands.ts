@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatMicros } from '../clock.ts';
+import { formatMicros } from '../kernel/clock.ts';
 import { parseDuration } from './duration.ts';
 import { out, say, table, withDeps } from './context.ts';
 

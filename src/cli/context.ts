@@ -1,8 +1,8 @@
 // What every command shares with the server: the same configuration, store and services.
 import { StringDecoder } from 'node:string_decoder';
-import { systemClock } from '../clock.ts';
-import { loadConfig } from '../config.ts';
-import type { Deps } from '../deps.ts';
+import { systemClock } from '../kernel/clock.ts';
+import { loadConfig } from '../kernel/config.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { credentialEvents } from '../auth/credential-events.ts';
 
 /** Opens the database (bringing it up to date first, like the server), runs `fn`, closes it. */
@@ -11,8 +11,8 @@ export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   // Imported here, not above: a command line that fails to parse, or asks for help, never pays
   // for loading the database drivers and Redis.
   const [{ openStore }, { migrateToLatest }, { connectRedis }] = await Promise.all([
-    import('../db/connect.ts'),
-    import('../db/migrate.ts'),
+    import('../kernel/db/connect.ts'),
+    import('../kernel/db/migrate.ts'),
     import('../ops/redis.ts'),
   ]);
   const store = openStore(config.database);

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import ts from 'typescript';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../kernel/config.ts';
 import { main, serveConfig } from './main.ts';
 
 type Result = { code: number; stdout: string; stderr: string };
@@ -60,7 +60,7 @@ describe('accounts --help', () => {
     expect(stdout).toMatch(/Settings are environment variables/);
     expect(stdout).toContain('README.md, section "Configuration"');
     // The names it gives are settings the configuration reads.
-    const config = readFileSync(new URL('../config.ts', import.meta.url), 'utf8');
+    const config = readFileSync(new URL('../kernel/config.ts', import.meta.url), 'utf8');
     const named = stdout.slice(stdout.indexOf('Settings are'), stdout.indexOf('Every setting')).match(/\b[A-Z][A-Z_]{2,}\b/g) ?? [];
     expect(named.length).toBeGreaterThan(3);
     for (const name of named) expect(config, name).toContain(`value('${name}')`);

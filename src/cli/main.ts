@@ -4,8 +4,8 @@
 // `--help`, `--version` and a mistyped command line answer at once.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
-import { ApiError } from '../errors.ts';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ApiError } from '../kernel/errors.ts';
+import { ConfigError, loadConfig, type Config } from '../kernel/config.ts';
 import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
@@ -45,7 +45,7 @@ export function buildProgram(): Command {
       const config = serveConfig(options);
       // Loading the server takes a second or more: a SQLite path that cannot work is told first.
       if (config.database.dialect === 'sqlite' && config.database.path !== ':memory:') {
-        (await import('../db/sqlite-path.ts')).prepareSqlitePath(config.database.path);
+        (await import('../kernel/db/sqlite-path.ts')).prepareSqlitePath(config.database.path);
       }
       // Loaded on demand: the admin commands need neither Fastify nor its plugins.
       await (await import('../cluster.ts')).run(config);
@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     .description('bring the database up to date and exit')
     .action(async () => {
       const config = loadConfig();
-      const [{ openStore }, { migrateToLatest }] = await Promise.all([import('../db/connect.ts'), import('../db/migrate.ts')]);
+      const [{ openStore }, { migrateToLatest }] = await Promise.all([import('../kernel/db/connect.ts'), import('../kernel/db/migrate.ts')]);
       const store = openStore(config.database);
       try {
         const applied = await migrateToLatest(store);

@@ -1,7 +1,7 @@
 // SQL for email addresses. The invariants live in the schema (see the initial migration):
 // a unique email_key, one primary per user, a primary that cannot be deleted, at most 20.
 import type { Insertable, Selectable } from 'kysely';
-import type { Db, EmailRow } from '../db/database.ts';
+import type { Db, EmailRow } from '../kernel/db/database.ts';
 
 export type Email = Selectable<EmailRow>;
 

@@ -1,12 +1,12 @@
 // Rules about a user's email addresses. The database holds the invariants; this file turns
 // their violations into the API's answers.
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
-import type { Db } from '../db/database.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { Db } from '../kernel/db/database.ts';
 import { ADMIN_CONTEXT, type AuditContext, type AuditEventName } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUserById } from '../users/users.repository.ts';
-import { constraintViolation } from '../db/connect.ts';
+import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail, type ParsedEmail } from './email-address.ts';
 import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
 

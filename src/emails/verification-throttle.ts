@@ -3,7 +3,7 @@
 // REDIS_URL is set, in Redis so that every instance shares the count (as the login throttle does).
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 
 export const VERIFICATION_MAILS_PER_HOUR = 5;
 

@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toApiError } from '../http/error-handler.ts';
 import { escapeHtml, pageCsp, sendPage } from '../http/pages.ts';
-import type { Deps } from '../deps.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import { VERIFY_PAGE_PATH, confirmVerificationLink, inspectVerificationLink, type LinkState } from './verification.service.ts';
 

@@ -1,7 +1,7 @@
 // SQL for verification links and for promoting an address. See the migration
 // 2026-11-23-03-email-verifications for the table.
 import type { Insertable, Selectable } from 'kysely';
-import type { Db, EmailVerificationRow } from '../db/database.ts';
+import type { Db, EmailVerificationRow } from '../kernel/db/database.ts';
 
 export type EmailVerification = Selectable<EmailVerificationRow>;
 

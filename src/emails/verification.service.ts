@@ -4,15 +4,16 @@
 // address per hour. The link carries 32 random bytes (base64url); only their SHA-256 digest is
 // stored. It expires after 24 hours and works once. Opening it shows a page; only submitting that
 // page verifies (mail scanners follow links).
-import { createHash, randomBytes } from 'node:crypto';
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
-import { formatDate } from '../clock.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
+import { formatDate } from '../kernel/clock.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { findUserById } from '../users/users.repository.ts';
-import { constraintViolation } from '../db/connect.ts';
+import { constraintViolation } from '../kernel/db/store.ts';
 import { findEmailByKey, listEmails } from './emails.repository.ts';
 import { presentEmail, requireAddress, type EmailRepresentation } from './emails.service.ts';
 import type { VerificationThrottle } from './verification-throttle.ts';
@@ -29,10 +30,6 @@ export const VERIFICATION_LINK_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export const VERIFY_PAGE_PATH = '/account/verify-email';
 
 export type VerificationDeps = Deps & { mailer: Mailer; verificationThrottle: VerificationThrottle };
-
-function digestOf(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
 
 export function verificationLink(publicUrl: string, token: string): string {
   return `${publicUrl}${VERIFY_PAGE_PATH}?token=${token}`;
@@ -53,7 +50,7 @@ export async function requestVerification(deps: VerificationDeps, userId: number
     .write(async (trx) => {
       await insertEmailVerification(trx, {
         email_id: email.id,
-        token_digest: digestOf(token),
+        token_digest: sha256Hex(token),
         created_at: deps.clock.nowIso(),
         expires_at: formatDate(new Date(now + VERIFICATION_LINK_LIFETIME_MS)),
         used_at: null,
@@ -97,7 +94,7 @@ function isToken(token: unknown): token is string {
 /** What the confirmation page shows for a link; changes nothing. */
 export async function inspectVerificationLink(deps: Deps, token: unknown): Promise<LinkState> {
   if (!isToken(token)) return { state: 'unknown' };
-  const row = await findVerificationByDigest(deps.store.db, digestOf(token));
+  const row = await findVerificationByDigest(deps.store.db, sha256Hex(token));
   if (!row) return { state: 'unknown' };
   if (row.used_at !== null) return { state: 'used' };
   if (row.expires_at <= deps.clock.nowIso()) return { state: 'expired' };
@@ -107,7 +104,7 @@ export async function inspectVerificationLink(deps: Deps, token: unknown): Promi
 /** Confirms a link: marks it used and its address verified, in one transaction. */
 export async function confirmVerificationLink(deps: Deps, token: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<LinkState> {
   if (!isToken(token)) return { state: 'unknown' };
-  const digest = digestOf(token);
+  const digest = sha256Hex(token);
   return deps.store.write(async (trx): Promise<LinkState> => {
     const now = deps.clock.nowIso();
     const emailId = await claimVerification(trx, digest, now);

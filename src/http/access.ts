@@ -3,8 +3,8 @@
 // onRequest, before the body is read, so the order of answers is the spec's:
 // 401 → 404 → 403 (not this user) → 403 (scope) → then body errors (400, 413, 415).
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { authenticateThrottled, publicFailureReason, type Principal } from '../auth/authenticate.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import type { Scope } from '../tokens/scopes.ts';

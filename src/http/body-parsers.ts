@@ -4,7 +4,7 @@
 import { Busboy, type BusboyConfig, type BusboyInstance } from '@fastify/busboy';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

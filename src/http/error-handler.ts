@@ -2,7 +2,7 @@
 // Fastify's known client errors is a 500 whose detail says nothing about its cause; the cause
 // goes to the log only.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type FieldErrors } from '../errors.ts';
+import { ApiError, type FieldErrors } from '../kernel/errors.ts';
 
 type AjvError = { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string };
 

@@ -1,7 +1,7 @@
 // Log settings. Secrets never reach a log line: headers are not logged at all, and the paths
 // below are redacted in case anything logs an object that holds one.
 import type { FastifyServerOptions } from 'fastify';
-import type { LogLevel } from '../config.ts';
+import type { LogLevel } from '../kernel/config.ts';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',

@@ -1,7 +1,7 @@
 // RFC 9110 §15.5.6: a known path with an unsupported method is a 405 listing the allowed ones,
 // not a 404. The allowed methods are collected from the routes themselves as they register.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { sendApiError } from './error-handler.ts';
 
 type Resource = { pattern: RegExp; methods: Set<string> };

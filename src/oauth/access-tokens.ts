@@ -1,9 +1,10 @@
 // OAuth access tokens as API credentials: read from the database on every
 // request, so one that expired, was revoked (RFC 7009), or whose grant or client is gone is
 // refused at once by every instance.
-import type { Deps } from '../deps.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { isScope, type Scope } from '../tokens/scopes.ts';
-import { artifactDigest, findAccessTokenRow } from './artifacts.repository.ts';
+import { findAccessTokenRow } from './artifacts.repository.ts';
 import { apiResource } from './paths.ts';
 
 /** oidc-provider's opaque tokens: 256 bits in base64url (43 characters). */
@@ -20,7 +21,7 @@ type AccessTokenPayload = { aud?: string | string[]; scope?: string; exp?: numbe
 
 export async function findOAuthAccessToken(deps: Deps, token: string): Promise<OAuthTokenOwner | OAuthTokenRefusal> {
   if (!looksLikeOAuthToken(token)) return { reason: 'invalid_token' };
-  const row = await findAccessTokenRow(deps.store.db, artifactDigest(token));
+  const row = await findAccessTokenRow(deps.store.db, sha256Hex(token));
   // Its grant revoked (by a replay detected while this token was being issued, say): refused.
   if (!row || row.grant_alive !== 1) return { reason: 'invalid_token' };
   const payload = JSON.parse(row.payload) as AccessTokenPayload;

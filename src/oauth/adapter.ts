@@ -5,22 +5,14 @@
 //
 // Ids are stored as SHA-256 digests (for codes and tokens the id is the credential), and the
 // payload is stored without its `jti`; find() puts it back from the id it was asked for.
+import { sha256Hex } from '../kernel/crypto.ts';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { Deps } from '../deps.ts';
-import type { Db } from '../db/database.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { Db } from '../kernel/db/database.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUserById } from '../users/users.repository.ts';
-import { formatDate } from '../clock.ts';
-import {
-  artifactDigest,
-  deleteArtifact,
-  deleteArtifactsOfGrant,
-  deleteExpiredArtifacts,
-  findArtifact,
-  findArtifactBy,
-  upsertArtifact,
-  type ArtifactRow,
-} from './artifacts.repository.ts';
+import { formatDate } from '../kernel/clock.ts';
+import { deleteArtifact, deleteArtifactsOfGrant, deleteExpiredArtifacts, findArtifact, findArtifactBy, upsertArtifact, type ArtifactRow } from './artifacts.repository.ts';
 import { clientMetadata } from './clients.service.ts';
 import { findClientById } from './clients.repository.ts';
 
@@ -83,7 +75,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
       await deps.store.write(async (trx) => {
         await upsertArtifact(trx, {
           model: this.model,
-          id: artifactDigest(id),
+          id: sha256Hex(id),
           payload: JSON.stringify(rest),
           // A grant is its own grant: revoking it by grant id then deletes it with its tokens.
           grant_id: this.model === 'Grant' ? id : optionalString(payload.grantId),
@@ -109,7 +101,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         const client = await findClientById(deps.store.db, id);
         return client ? clientMetadata(client) : undefined;
       }
-      const row = await findArtifact(deps.store.db, this.model, artifactDigest(id));
+      const row = await findArtifact(deps.store.db, this.model, sha256Hex(id));
       if (!row || expired(row)) return undefined;
       return toPayload(row, id);
     }
@@ -131,7 +123,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
     }
 
     async consume(id: string): Promise<void> {
-      const digest = artifactDigest(id);
+      const digest = sha256Hex(id);
       const model = this.model;
       const updated = await deps.store.write(async (trx) => {
         const result = await trx
@@ -146,7 +138,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         // whole grant goes, as for a replay the provider sees itself (RFC 9700 §4.14.2).
         const row = await findArtifact(trx, model, digest);
         if (row?.grant_id) {
-          const grant = await findArtifact(trx, 'Grant', artifactDigest(row.grant_id));
+          const grant = await findArtifact(trx, 'Grant', sha256Hex(row.grant_id));
           await deleteArtifactsOfGrant(trx, row.grant_id);
           if (grant) await auditRevokedGrant(trx, grant, 'revoked by the authorization server');
         }
@@ -160,8 +152,8 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
       await deps.store.write(async (trx) => {
         // The provider destroys a grant only when it revokes it: a replayed code or refresh
         // token, or a client revoking its refresh token (RFC 7009). The trail says so.
-        const grant = model === 'Grant' ? await findArtifact(trx, model, artifactDigest(id)) : undefined;
-        await deleteArtifact(trx, model, artifactDigest(id));
+        const grant = model === 'Grant' ? await findArtifact(trx, model, sha256Hex(id)) : undefined;
+        await deleteArtifact(trx, model, sha256Hex(id));
         if (grant) await auditRevokedGrant(trx, grant, 'revoked by the authorization server');
       });
     }

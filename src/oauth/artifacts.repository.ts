@@ -1,14 +1,10 @@
 // SQL for what oidc-provider stores (see the adapter) and for the grants users can see and revoke.
-import { createHash } from 'node:crypto';
 import { sql, type Insertable, type Selectable } from 'kysely';
-import type { Db, OAuthArtifactRow } from '../db/database.ts';
+import type { Db, OAuthArtifactRow } from '../kernel/db/database.ts';
 
 export type ArtifactRow = Selectable<OAuthArtifactRow>;
 
 /** What an artifact is stored under: the SHA-256 of its id, which for codes and tokens is the credential. */
-export function artifactDigest(id: string): string {
-  return createHash('sha256').update(id, 'utf8').digest('hex');
-}
 
 /** Inserts or replaces the artifact (the provider saves some models more than once). */
 export async function upsertArtifact(db: Db, row: Insertable<OAuthArtifactRow>): Promise<void> {

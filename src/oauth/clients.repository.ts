@@ -1,6 +1,6 @@
 // SQL for registered OAuth clients.
 import type { Insertable, Selectable } from 'kysely';
-import type { Db, OAuthClientRow } from '../db/database.ts';
+import type { Db, OAuthClientRow } from '../kernel/db/database.ts';
 
 export type ClientRow = Selectable<OAuthClientRow>;
 

@@ -1,7 +1,7 @@
 // The rules a client registration must meet, checked before anything is stored.
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { createClient, redirectUriProblem } from './clients.service.ts';
 
 describe('redirectUriProblem', () => {

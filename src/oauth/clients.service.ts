@@ -1,10 +1,11 @@
 // Registered OAuth clients: created, listed and deleted by the admin CLI, read
 // by the provider through the adapter. Only the secret's SHA-256 digest is stored; the provider
 // compares digests (see provider.ts, compareClientSecret).
-import { createHash, randomBytes } from 'node:crypto';
+import { sha256Hex } from '../kernel/crypto.ts';
+import { randomBytes } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { deleteClientById, insertClient, listClientRows, type ClientRow } from './clients.repository.ts';
 
 export type ClientSummary = {
@@ -21,10 +22,6 @@ export type CreatedClient = { client_id: string; client_secret?: string };
 export const MAX_CLIENT_NAME_LENGTH = 100;
 export const MAX_REDIRECT_URIS = 20;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-export function secretDigest(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
 
 /**
  * A redirect URI is registered as given and later matched exactly (RFC 9700 §4.1.3). It must be
@@ -71,7 +68,7 @@ export async function createClient(deps: Deps, input: { name: string; redirectUr
     insertClient(trx, {
       client_id: clientId,
       name,
-      secret_digest: secret === undefined ? null : secretDigest(secret),
+      secret_digest: secret === undefined ? null : sha256Hex(secret),
       redirect_uris: JSON.stringify(input.redirectUris),
       created_at: deps.clock.nowIso(),
     }),

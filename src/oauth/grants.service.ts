@@ -2,9 +2,9 @@
 // and the settings page show and revoke. A grant is oidc-provider's record of a user's consent
 // to one client; revoking it deletes it and every code and token issued under it, so the next
 // API call with one of those tokens is refused (the API reads tokens from the database).
-import type { Deps } from '../deps.ts';
-import { formatMicros } from '../clock.ts';
-import { ApiError } from '../errors.ts';
+import type { Deps } from '../kernel/deps.ts';
+import { formatMicros } from '../kernel/clock.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { requireUser } from '../users/users.service.ts';

@@ -4,8 +4,8 @@
 import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { JWK } from 'oidc-provider';
-import type { Deps } from '../deps.ts';
-import { STARTUP_LOCK_WAIT_MS } from '../db/connect.ts';
+import type { Deps } from '../kernel/deps.ts';
+import { STARTUP_LOCK_WAIT_MS } from '../kernel/db/store.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

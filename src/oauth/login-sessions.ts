@@ -1,8 +1,9 @@
 // The authorization server's login session of a browser: the provider's Session, named by the
 // id in its cookie. Its cookie has Path=/, so the account pages see it too, and can end it when
 // the browser logs out there.
-import type { Deps } from '../deps.ts';
-import { artifactDigest, deleteArtifact, findArtifact } from './artifacts.repository.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import type { Deps } from '../kernel/deps.ts';
+import { deleteArtifact, findArtifact } from './artifacts.repository.ts';
 
 /** The provider's session cookie; provider.ts gives the provider this name. */
 export const LOGIN_SESSION_COOKIE = '_session';
@@ -20,7 +21,7 @@ function sessionIdOf(cookieHeader: string | undefined): string | undefined {
 export async function loginSessionAccountOf(deps: Deps, cookieHeader: string | undefined): Promise<string | undefined> {
   const id = sessionIdOf(cookieHeader);
   if (id === undefined) return undefined;
-  const row = await findArtifact(deps.store.db, 'Session', artifactDigest(id));
+  const row = await findArtifact(deps.store.db, 'Session', sha256Hex(id));
   return row && (row.expires_at === null || row.expires_at > deps.clock.nowIso()) ? (row.account_id ?? undefined) : undefined;
 }
 
@@ -31,5 +32,5 @@ export async function loginSessionAccountOf(deps: Deps, cookieHeader: string | u
  */
 export async function endLoginSessionOfBrowser(deps: Deps, cookieHeader: string | undefined): Promise<void> {
   const id = sessionIdOf(cookieHeader);
-  if (id !== undefined) await deps.store.write((trx) => deleteArtifact(trx, 'Session', artifactDigest(id)));
+  if (id !== undefined) await deps.store.write((trx) => deleteArtifact(trx, 'Session', sha256Hex(id)));
 }

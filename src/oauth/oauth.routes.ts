@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { Deps } from '../deps.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { sendPage } from '../http/pages.ts';
 import { ACCOUNT_CSP } from '../account/account.pages.ts';
 import { errorPage } from './oauth.pages.ts';

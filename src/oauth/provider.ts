@@ -3,7 +3,7 @@
 // (S256) only, exact redirect URIs, one-time codes, rotating refresh tokens, opaque access
 // tokens for the API as a resource server (RFC 8707), revocation and introspection.
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Deps } from '../deps.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { listEmails } from '../emails/emails.repository.ts';
 import { gravatarUrl } from '../users/users.service.ts';
@@ -13,7 +13,7 @@ import { OAUTH_PATHS, apiResource } from './paths.ts';
 import type { ProviderSecrets } from './keys.ts';
 import { findClientById } from './clients.repository.ts';
 import { DEFAULT_SCOPE, OIDC_SCOPES, unknownScopes } from './scopes.ts';
-import { secretDigest as secretDigestOf } from './clients.service.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
 import { errorPage, signOutPage, signedOutPage, tooManySignInsPage } from './oauth.pages.ts';
 import { ACCOUNT_CSP, PAGE_STYLE } from '../account/account.pages.ts';
 import { pageCsp } from '../http/pages.ts';
@@ -243,7 +243,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
   const clientProto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean };
   const original = clientProto.compareClientSecret;
   clientProto.compareClientSecret = function (this: unknown, actual: string) {
-    return original.call(this, secretDigestOf(actual));
+    return original.call(this, sha256Hex(actual));
   };
 
   // Two defaults of the docker.io authorization request (docs/reference/oauth.md): without

@@ -1,7 +1,7 @@
 // Liveness, readiness and metrics: for load balancers, orchestrators and Prometheus. Hidden from
 // the OpenAPI document, which describes the Accounts API only.
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/connect.ts';
+import type { Store } from '../kernel/db/store.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Shared with main.ts: set when SIGTERM arrives, so /readyz turns 503 before the server closes. */

@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), one registry per app so that several apps in one process
 // (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from '../db/connect.ts';
+import type { Store } from '../kernel/db/store.ts';
 
 
 export type Metrics = {

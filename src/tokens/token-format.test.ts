@@ -1,5 +1,6 @@
+import { sha256Hex } from '../kernel/crypto.ts';
 import { describe, expect, it } from 'vitest';
-import { TOKEN_PREFIX, generateToken, isWellFormedToken, tokenDigest, tokenHint } from './token-format.ts';
+import { TOKEN_PREFIX, generateToken, isWellFormedToken, tokenHint } from './token-format.ts';
 
 describe('personal access token format', () => {
   it('has the prefix, 38 base62 characters and a valid checksum', () => {
@@ -36,7 +37,7 @@ describe('personal access token format', () => {
   });
 
   it('digests with SHA-256 hex and hints with the first characters only', () => {
-    expect(tokenDigest('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     const token = generateToken();
     expect(tokenHint(token)).toBe(token.slice(0, 10));
   });

@@ -2,7 +2,7 @@
 // base62 CRC-32 of everything before it. The prefix lets secret scanners find leaked tokens; the
 // checksum lets us refuse a mistyped or made-up token without a database lookup. Only the
 // SHA-256 digest of the whole token is ever stored.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const TOKEN_PREFIX = 'dapat_';
@@ -42,10 +42,6 @@ export function isWellFormedToken(candidate: string): boolean {
   if (!TOKEN_SHAPE.test(candidate)) return false;
   const body = candidate.slice(0, -CHECKSUM_LENGTH);
   return checksum(body) === candidate.slice(-CHECKSUM_LENGTH);
-}
-
-export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 /** What `token list` shows: enough to recognise a token, far too little to use it. */

@@ -1,6 +1,6 @@
 // SQL for personal access tokens.
 import type { Insertable, Selectable } from 'kysely';
-import type { AccessTokenRow, Db } from '../db/database.ts';
+import type { AccessTokenRow, Db } from '../kernel/db/database.ts';
 
 export type AccessToken = Selectable<AccessTokenRow>;
 export type TokenWithOwner = AccessToken & { username: string; is_active: number };

@@ -1,14 +1,15 @@
 // Personal access tokens: create (the token is shown once), list, revoke.
-import { ApiError } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { sha256Hex } from '../kernel/crypto.ts';
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
-import { formatDate } from '../clock.ts';
+import { formatDate } from '../kernel/clock.ts';
 import { requireUser } from '../users/users.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
 import type { Scope } from './scopes.ts';
-import { generateToken, isWellFormedToken, tokenDigest, tokenHint } from './token-format.ts';
+import { generateToken, isWellFormedToken, tokenHint } from './token-format.ts';
 import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken } from './tokens.repository.ts';
 
 export type TokenStatus = 'active' | 'expired' | 'revoked';
@@ -66,7 +67,7 @@ export async function createToken(deps: Deps, input: NewToken, context: AuditCon
     const inserted = await insertToken(trx, {
       user_id: user.id,
       name,
-      token_digest: tokenDigest(token),
+      token_digest: sha256Hex(token),
       token_hint: tokenHint(token),
       scopes: input.scopes.join(' '),
       created_at: now,
@@ -89,7 +90,7 @@ export async function listTokens(deps: Deps, username: string): Promise<TokenSum
 export async function revokeToken(deps: Deps, idOrToken: string, context: AuditContext = ADMIN_CONTEXT): Promise<{ id: number; alreadyRevoked: boolean }> {
   let row: AccessToken | undefined;
   if (/^\d+$/.test(idOrToken)) row = await findTokenById(deps.store.db, Number(idOrToken));
-  else if (isWellFormedToken(idOrToken)) row = await findTokenByDigest(deps.store.db, tokenDigest(idOrToken));
+  else if (isWellFormedToken(idOrToken)) row = await findTokenByDigest(deps.store.db, sha256Hex(idOrToken));
   else throw new ApiError('invalid', { detail: 'Not a token id or a well-formed token.' });
   if (!row) throw new ApiError('not_found', { detail: 'No such token.' });
   const { id, name, user_id: userId } = row;

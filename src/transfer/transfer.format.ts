@@ -20,7 +20,7 @@
 // Version 1 still: a dump written before clients were exported (no client records, no "clients"
 // in the end record) reads as one with no clients.
 import type { Insertable, Selectable } from 'kysely';
-import type { AccessTokenRow, EmailRow, OAuthClientRow, UserRow } from '../db/database.ts';
+import type { AccessTokenRow, EmailRow, OAuthClientRow, UserRow } from '../kernel/db/database.ts';
 import { parseEmail } from '../emails/email-address.ts';
 import { MAX_CLIENT_NAME_LENGTH, MAX_REDIRECT_URIS, redirectUriProblem } from '../oauth/clients.service.ts';
 import { isScope } from '../tokens/scopes.ts';
@@ -187,7 +187,7 @@ export function clientRow(record: ClientRecord): Insertable<OAuthClientRow> {
 
 type Check = (value: unknown) => string | undefined;
 
-// What src/clock.ts writes: RFC 3339 UTC with six fractional digits, so times compare as text.
+// What src/kernel/clock.ts writes: RFC 3339 UTC with six fractional digits, so times compare as text.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 // createClient makes 24 base64url characters; a little room, never ':' (HTTP Basic) or white space.

@@ -1,6 +1,6 @@
 // SQL for export and import. Plain functions taking the Kysely handle (or a transaction) first.
 import { sql, type Insertable, type Selectable } from 'kysely';
-import type { AccessTokenRow, Db, EmailRow, OAuthClientRow, UserRow } from '../db/database.ts';
+import type { AccessTokenRow, Db, EmailRow, OAuthClientRow, UserRow } from '../kernel/db/database.ts';
 
 /**
  * Runs `fn` in one read-only snapshot, so a change committed while the export runs is in the dump

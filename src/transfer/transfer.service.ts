@@ -13,8 +13,8 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Deps } from '../deps.ts';
-import type { Db } from '../db/database.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { Db } from '../kernel/db/database.ts';
 import { MAX_EMAILS_PER_USER } from '../emails/emails.service.ts';
 import { readLines } from './lines.ts';
 import {

@@ -1,5 +1,5 @@
 // The PATCH field rules (docs/reference/api.md, "PATCH fields").
-import { FieldErrorCollector } from '../errors.ts';
+import { FieldErrorCollector } from '../kernel/errors.ts';
 import { parseEmail } from '../emails/email-address.ts';
 
 export const TEXT_FIELDS = ['full_name', 'location', 'company'] as const;

@@ -1,6 +1,6 @@
 // SQL for users. Plain functions taking the Kysely handle (or a transaction) first.
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import type { Db, UserRow } from '../db/database.ts';
+import type { Db, UserRow } from '../kernel/db/database.ts';
 
 export type User = Selectable<UserRow>;
 export type UserWithPrimaryEmail = User & { primary_email: string };

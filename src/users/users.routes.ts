@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Deps } from '../deps.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { accountOf } from '../http/access.ts';
 import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
 import { PatchUserBody } from './users.schema.ts';

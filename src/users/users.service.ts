@@ -1,10 +1,10 @@
 // Rules about users: the representation, profile updates, and the admin operations.
 import { createHash } from 'node:crypto';
-import { ApiError, FieldErrorCollector } from '../errors.ts';
-import type { Deps } from '../deps.ts';
+import { ApiError, FieldErrorCollector } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
-import { constraintViolation } from '../db/connect.ts';
+import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail } from '../emails/email-address.ts';
 import { insertEmail } from '../emails/emails.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';

@@ -2,7 +2,7 @@
 // every form of the settings page on its success and error paths, brute force on the login form.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMicros, type Clock } from '../../src/clock.ts';
+import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { listAuditEvents } from '../../src/audit/audit.service.ts';
 import { setActive } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';

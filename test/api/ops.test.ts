@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { generateToken } from '../../src/tokens/token-format.ts';
 import { basic, bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
 import { createMetrics } from '../../src/ops/metrics.ts';
 import { startMetricsServer } from '../../src/ops/metrics-server.ts';
 import { setActive } from '../../src/users/users.service.ts';

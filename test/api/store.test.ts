@@ -1,8 +1,9 @@
 // The store's settings and the stored forms of secrets.
+import { sha256Hex } from '../../src/kernel/crypto.ts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { tokenDigest } from '../../src/tokens/token-format.ts';
-import { constraintViolation } from '../../src/db/connect.ts';
+
+import { constraintViolation } from '../../src/kernel/db/store.ts';
 import { TEST_DIALECT } from '../support/database.ts';
 import { buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
@@ -33,7 +34,7 @@ it('stores passwords as argon2id (m=19456 KiB, t=2, p=1) and tokens as SHA-256 d
   expect(row.password_hash).not.toContain(user.password);
   const tokens = await t.store.db.selectFrom('access_tokens').selectAll().where('user_id', '=', user.id).execute();
   expect(tokens).toHaveLength(1);
-  expect(tokens[0]!.token_digest).toBe(tokenDigest(token));
+  expect(tokens[0]!.token_digest).toBe(sha256Hex(token));
   expect(JSON.stringify(tokens)).not.toContain(token.slice(10));
 });
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/db/migrations/index.ts';
+import { migrations } from '../../src/kernel/db/migrations/index.ts';
 import { TEST_DIALECT } from '../support/database.ts';
 import { runCli } from '../support/processes.ts';
 import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';

@@ -4,10 +4,11 @@
 // tests need no browser; the full OAuth flow is tested elsewhere.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDate, formatMicros } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
-import { openStore, type Store } from '../../src/db/connect.ts';
-import type { OAuthArtifactRow, OAuthClientRow } from '../../src/db/database.ts';
+import { formatDate, formatMicros } from '../../src/kernel/clock.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
+import { openStore } from '../../src/kernel/db/connect.ts';
+import type { Store } from '../../src/kernel/db/store.ts';
+import type { OAuthArtifactRow, OAuthClientRow } from '../../src/kernel/db/database.ts';
 import { PUBLIC_URL, cliOnTempDb, expectOneLineFailure, lastLine, lines, type Cli } from './helpers.ts';
 
 const CLIENT_ID_SHAPE = /^[A-Za-z0-9_-]{24}$/;

@@ -2,10 +2,10 @@
 // codes, the environment variables, or the first commands a newcomer runs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE } from '../../src/errors.ts';
+import { ERROR_CATALOGUE } from '../../src/kernel/errors.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const configSource = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+const configSource = readFileSync(new URL('../../src/kernel/config.ts', import.meta.url), 'utf8');
 
 /** The lines of the `## title` section, up to the next heading of the same level. */
 function section(title: string): string[] {

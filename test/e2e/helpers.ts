@@ -1,8 +1,9 @@
 // Shared by the end-to-end tests: a database per file (of the project's dialect), users and
 // tokens made by the real CLI, and polling with a deadline.
 import { expect } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { openStore, type Store } from '../../src/db/connect.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
+import { openStore } from '../../src/kernel/db/connect.ts';
+import type { Store } from '../../src/kernel/db/store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli } from '../support/processes.ts';
 

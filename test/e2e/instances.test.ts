@@ -10,7 +10,7 @@
 // are concurrency.test.ts, which runs two instances on one database of each dialect too.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/db/migrations/index.ts';
+import { migrations } from '../../src/kernel/db/migrations/index.ts';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { runCli, startServer, type ServerProcess } from '../support/processes.ts';

@@ -2,7 +2,7 @@
 // expiry, the per-address limit, and making a verified address primary.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMicros, type Clock } from '../../src/clock.ts';
+import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { PUBLIC_URL, basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { freePort } from '../support/processes.ts';
 import { linkIn, startSmtpPeer, type ReceivedMail, type SmtpPeer } from '../support/smtp.ts';

@@ -1,7 +1,7 @@
 // The storage adapter's housekeeping: expired artifacts are swept in batches by the writes that
 // follow, never all at once inside one write, and nothing unexpired goes with them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMicros, type Clock } from '../../src/clock.ts';
+import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { createAdapterClass } from '../../src/oauth/adapter.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 

@@ -10,8 +10,8 @@
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDate, systemClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
+import { formatDate, systemClock } from '../../src/kernel/clock.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
 import { createClient } from '../../src/oauth/clients.service.ts';
 import { eventually, withTestStore } from '../e2e/helpers.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';

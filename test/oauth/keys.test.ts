@@ -1,10 +1,11 @@
 // The provider's keys: made once, by whichever process starts first, and said in the log while
 // it happens. A first start used to be silent for as long as the RSA key took to generate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
-import { openStore, type Store } from '../../src/db/connect.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
+import { systemClock } from '../../src/kernel/clock.ts';
+import { loadConfig } from '../../src/kernel/config.ts';
+import { openStore } from '../../src/kernel/db/connect.ts';
+import type { Store } from '../../src/kernel/db/store.ts';
+import { migrateToLatest } from '../../src/kernel/db/migrate.ts';
 import { loadProviderSecrets } from '../../src/oauth/keys.ts';
 import { makeTempDir } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

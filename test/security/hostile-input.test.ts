@@ -16,7 +16,7 @@ import { METHODS } from 'node:http';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE } from '../../src/errors.ts';
+import { ERROR_CATALOGUE } from '../../src/kernel/errors.ts';
 import { CONTROL_CHARACTERS, MAX_FIELD_LENGTH } from '../../src/users/profile-fields.ts';
 import { MAX_EMAILS_PER_USER } from '../../src/emails/emails.service.ts';
 import { addEmail } from '../../src/emails/emails.service.ts';

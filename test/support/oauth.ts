@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { createClient, type CreatedClient } from '../../src/oauth/clients.service.ts';
-import type { Deps } from '../../src/deps.ts';
+import type { Deps } from '../../src/kernel/deps.ts';
 import { browserFor, type Browser } from '../account/session.ts';
 
 export const REDIRECT_URI = 'https://app.example.test/callback';

@@ -1,12 +1,13 @@
 // export/import through the services, on this project's dialect: the format, what moves (OAuth
 // clients included), the checks that refuse a bad dump (naming its line) and leave the target as
 // it was, conflicts, idempotency, and dumps written before clients were exported.
+import { sha256Hex } from '../../src/kernel/crypto.ts';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEmail, deleteEmail } from '../../src/emails/emails.service.ts';
-import type { Deps } from '../../src/deps.ts';
-import { createClient, secretDigest, type CreatedClient } from '../../src/oauth/clients.service.ts';
+import type { Deps } from '../../src/kernel/deps.ts';
+import { createClient, type CreatedClient } from '../../src/oauth/clients.service.ts';
 import { createToken, revokeToken } from '../../src/tokens/tokens.service.ts';
 import { exportDump, importDump, type ImportSummary } from '../../src/transfer/transfer.service.ts';
 import { requireUser } from '../../src/users/users.service.ts';
@@ -133,7 +134,7 @@ describe('export', () => {
       type: 'client',
       client_id: confidential.client_id,
       name: 'Build dashboard',
-      secret_digest: secretDigest(confidential.client_secret!),
+      secret_digest: sha256Hex(confidential.client_secret!),
       redirect_uris: ['https://ci.example.com/callback', 'http://127.0.0.1:8123/cb'],
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
     });
@@ -387,7 +388,7 @@ describe('import refuses a conflict with the target, and imports nothing', () =>
       const line = clientLine(dump, confidential.client_id);
       await expectRefused(
         target,
-        editLine(dump, line, (r) => (r.secret_digest = secretDigest('another secret'))),
+        editLine(dump, line, (r) => (r.secret_digest = sha256Hex('another secret'))),
         new RegExp(`^line ${line}: conflict: client "${confidential.client_id}" is registered in the target with another secret_digest$`),
       );
       await expectRefused(

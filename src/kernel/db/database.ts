@@ -1,5 +1,5 @@
 // Row types of every table, as Kysely sees them. Timestamps are RFC 3339 UTC strings with six
-// fractional digits (see src/clock.ts), so they sort and compare as text on every dialect.
+// fractional digits (see src/kernel/clock.ts), so they sort and compare as text on every dialect.
 import type { ColumnType, Generated, Kysely } from 'kysely';
 
 export type UserRow = {

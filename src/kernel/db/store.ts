@@ -1,9 +1,8 @@
 // The store seam: everything above this folder sees a Kysely handle and `write()`, never a driver.
-// SQLite (embedded, the default) and PostgreSQL (production, many instances) live behind it.
+// SQLite (embedded, the default) and PostgreSQL (production, many instances) live behind it
+// (sqlite.ts, postgres.ts; connect.ts picks one).
 import type { DatabaseConfig } from '../config.ts';
 import type { Db } from './database.ts';
-import { openPostgres } from './postgres.ts';
-import { openSqlite } from './sqlite.ts';
 
 export type Dialect = DatabaseConfig['dialect'];
 
@@ -39,10 +38,6 @@ export type Store = {
   poolStats(): PoolStats;
   close(): Promise<void>;
 };
-
-export function openStore(config: DatabaseConfig): Store {
-  return config.dialect === 'postgres' ? openPostgres(config) : openSqlite(config.path);
-}
 
 /** Database constraint failures, told apart without leaking the driver's message. */
 export type ConstraintKind = 'unique' | 'check' | 'trigger' | 'foreign_key';

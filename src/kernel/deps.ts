@@ -1,9 +1,9 @@
 // What services need from the outside world, passed in explicitly (no container).
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { Store } from './db/connect.ts';
-import type { AuthCache } from './auth/auth-cache.ts';
-import type { CredentialEvents } from './auth/credential-events.ts';
+import type { Store } from './db/store.ts';
+import type { AuthCache } from '../auth/auth-cache.ts';
+import type { CredentialEvents } from '../auth/credential-events.ts';
 
 export type Deps = {
   config: Config;

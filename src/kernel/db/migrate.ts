@@ -2,7 +2,7 @@
 // processes starting at once on one database apply each migration exactly once: the others wait,
 // then find it done.
 import { sql } from 'kysely';
-import { STARTUP_LOCK_WAIT_MS, type Store } from './connect.ts';
+import { STARTUP_LOCK_WAIT_MS, type Store } from './store.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 
 export async function migrateToLatest(store: Store, migrations: readonly Migration[] = allMigrations): Promise<string[]> {

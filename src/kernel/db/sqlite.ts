@@ -2,7 +2,7 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { prepareSqlitePath, unusableSqlitePath } from './sqlite-path.ts';
-import { STARTUP_LOCK_WAIT_MS, type Store } from './connect.ts';
+import { STARTUP_LOCK_WAIT_MS, type Store } from './store.ts';
 import type { Db } from './database.ts';
 
 // Kysely's SQLite driver prepares every query anew; preparing is a large share of a simple

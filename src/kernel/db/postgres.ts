@@ -1,7 +1,7 @@
 // PostgreSQL through pg's pool. TLS follows the connection string's `sslmode`.
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Store } from './connect.ts';
+import type { Store } from './store.ts';
 import type { Db } from './database.ts';
 
 // BIGINT ids and counts arrive as strings by default; every one of ours is far below 2^53.
