@@ -25,8 +25,8 @@ import { apiResource } from '../src/oauth/paths.ts';
 import { openStore } from '../src/kernel/db/connect.ts';
 import { migrateToLatest } from '../src/kernel/db/migrate.ts';
 import { migrations } from '../src/kernel/db/migrations/index.ts';
-import { SCOPES } from '../src/tokens/scopes.ts';
-import { TOKEN_PREFIX, generateToken, tokenHint } from '../src/tokens/token-format.ts';
+import { SCOPES } from '../src/auth/scopes.ts';
+import { TOKEN_PREFIX, generateToken, tokenHint } from '../src/auth/token-format.ts';
 
 /** Bump when the generated data changes, so that cached databases are rebuilt. */
 const SEED_FORMAT = 3;

@@ -6,7 +6,7 @@ import { escapeHtml, htmlDocument, pageCsp } from '../http/pages.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';
 import type { TokenSummary } from '../tokens/tokens.service.ts';
 import type { GrantSummary } from '../oauth/grants.service.ts';
-import { SCOPES } from '../tokens/scopes.ts';
+import { SCOPES } from '../auth/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
 
 const STYLE = `

@@ -14,8 +14,8 @@ import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
 import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
-import { SCOPES } from '../tokens/scopes.ts';
-import { isWellFormedToken, tokenHint } from '../tokens/token-format.ts';
+import { SCOPES } from '../auth/scopes.ts';
+import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
 import { checkPassword, loginRefusal, loginWithPassword } from './login.ts';

@@ -6,7 +6,7 @@
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
-import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
+import { CONTROL_CHARACTERS } from '../kernel/text.ts';
 import { findUserByUsername } from '../users/users.repository.ts';
 import type { AuditContext, AuditEventName, AuditOutcome } from './audit-events.ts';
 import { insertAuditEvent, listAuditEventsNewestFirst, type AuditEventRecord } from './audit.repository.ts';

@@ -1,7 +1,7 @@
 // Password hashing: argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
 // Hashing runs on libuv's thread pool, off the event loop.
 import { hash, verify } from '@node-rs/argon2';
-import { isWellFormedToken } from '../tokens/token-format.ts';
+import { isWellFormedToken } from './token-format.ts';
 import { isCommonPassword } from './common-passwords.ts';
 import { createHashLimiter, type HashLimiter, type HashLimiterOptions } from './hash-limiter.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from './duration.ts';
-import { parseScopeList } from '../tokens/scopes.ts';
+import { parseScopeList } from '../auth/scopes.ts';
 
 describe('parseDuration', () => {
   it('reads m, h, d, w and y', () => {

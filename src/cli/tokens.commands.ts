@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseScopeList } from '../tokens/scopes.ts';
+import { parseScopeList } from '../auth/scopes.ts';
 import { parseDuration } from './duration.ts';
 import { out, say, table, withDeps } from './context.ts';
 

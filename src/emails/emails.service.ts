@@ -7,7 +7,7 @@ import { ADMIN_CONTEXT, type AuditContext, type AuditEventName } from '../audit/
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
-import { parseEmail, type ParsedEmail } from './email-address.ts';
+import { parseEmail, type ParsedEmail } from '../kernel/email-address.ts';
 import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
 
 export const MAX_EMAILS_PER_USER = 20;

@@ -7,7 +7,7 @@ import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { authenticateThrottled, publicFailureReason, type Principal } from '../auth/authenticate.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
-import type { Scope } from '../tokens/scopes.ts';
+import type { Scope } from '../auth/scopes.ts';
 import type { User } from '../users/users.repository.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { requireUser } from '../users/users.service.ts';

@@ -3,7 +3,7 @@
 // refused at once by every instance.
 import { sha256Hex } from '../kernel/crypto.ts';
 import type { Deps } from '../kernel/deps.ts';
-import { isScope, type Scope } from '../tokens/scopes.ts';
+import { isScope, type Scope } from '../auth/scopes.ts';
 import { findAccessTokenRow } from './artifacts.repository.ts';
 import { apiResource } from './paths.ts';
 

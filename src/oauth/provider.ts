@@ -7,7 +7,7 @@ import type { Deps } from '../kernel/deps.ts';
 import { findUserById } from '../users/users.repository.ts';
 import { listEmails } from '../emails/emails.repository.ts';
 import { gravatarUrl } from '../users/users.service.ts';
-import { SCOPES, isScope } from '../tokens/scopes.ts';
+import { SCOPES, isScope } from '../auth/scopes.ts';
 import { createAdapterClass } from './adapter.ts';
 import { OAUTH_PATHS, apiResource } from './paths.ts';
 import type { ProviderSecrets } from './keys.ts';

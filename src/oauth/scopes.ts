@@ -1,6 +1,6 @@
 // Which scopes a client may ask for, and how the consent page explains them. The four API scopes
 // belong to the API as a resource server (RFC 8707); the OpenID ones to the provider itself.
-import { SCOPES } from '../tokens/scopes.ts';
+import { SCOPES } from '../auth/scopes.ts';
 
 /** The scope a client gets when it names none (docs/reference/oauth.md). */
 export const DEFAULT_SCOPE = 'profile_read email_read';

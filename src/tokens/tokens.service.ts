@@ -7,9 +7,9 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { requireUser } from '../users/users.service.ts';
 import { findUserById } from '../users/users.repository.ts';
-import { CONTROL_CHARACTERS } from '../users/profile-fields.ts';
-import type { Scope } from './scopes.ts';
-import { generateToken, isWellFormedToken, tokenHint } from './token-format.ts';
+import { CONTROL_CHARACTERS } from '../kernel/text.ts';
+import type { Scope } from '../auth/scopes.ts';
+import { generateToken, isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken } from './tokens.repository.ts';
 
 export type TokenStatus = 'active' | 'expired' | 'revoked';

@@ -21,9 +21,9 @@
 // in the end record) reads as one with no clients.
 import type { Insertable, Selectable } from 'kysely';
 import type { AccessTokenRow, EmailRow, OAuthClientRow, UserRow } from '../kernel/db/database.ts';
-import { parseEmail } from '../emails/email-address.ts';
+import { parseEmail } from '../kernel/email-address.ts';
 import { MAX_CLIENT_NAME_LENGTH, MAX_REDIRECT_URIS, redirectUriProblem } from '../oauth/clients.service.ts';
-import { isScope } from '../tokens/scopes.ts';
+import { isScope } from '../auth/scopes.ts';
 import { isValidUsername } from '../users/username.ts';
 
 export const FORMAT_NAME = 'docker-accounts';

@@ -1,19 +1,15 @@
 // The PATCH field rules (docs/reference/api.md, "PATCH fields").
 import { FieldErrorCollector } from '../kernel/errors.ts';
-import { parseEmail } from '../emails/email-address.ts';
+import { parseEmail } from '../kernel/email-address.ts';
+import { CONTROL_CHARACTERS } from '../kernel/text.ts';
 
 export const TEXT_FIELDS = ['full_name', 'location', 'company'] as const;
 export const EDITABLE_FIELDS = [...TEXT_FIELDS, 'profile_url', 'gravatar_email'] as const;
-/** Fields of the user representation that a client may send back; they are ignored. */
-export const READ_ONLY_FIELDS = ['id', 'username', 'url', 'date_joined', 'type', 'gravatar_url', 'email', 'is_active'] as const;
 
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 export type ProfileChanges = Partial<Record<EditableField, string>>;
 
 export const MAX_FIELD_LENGTH = 255;
-// C0 controls, DEL and C1 controls.
-// eslint-disable-next-line no-control-regex -- the point is to find control characters
-export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Checks and normalises the editable fields present in `input`; throws a 400 listing every bad one. */
 export function validateProfileChanges(input: Record<string, unknown>): ProfileChanges {

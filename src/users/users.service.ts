@@ -5,7 +5,7 @@ import type { Deps } from '../kernel/deps.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
-import { parseEmail } from '../emails/email-address.ts';
+import { parseEmail } from '../kernel/email-address.ts';
 import { insertEmail } from '../emails/emails.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';

@@ -1,7 +1,7 @@
 // Authentication: Basic with a password or a token, Bearer with a token; scopes; the challenges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
-import { generateToken } from '../../src/tokens/token-format.ts';
+import { generateToken } from '../../src/auth/token-format.ts';
 import { createToken, listTokens, revokeToken } from '../../src/tokens/tokens.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';

@@ -1,7 +1,7 @@
 // /healthz, /readyz and /metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
-import { generateToken } from '../../src/tokens/token-format.ts';
+import { generateToken } from '../../src/auth/token-format.ts';
 import { basic, bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 import { loadConfig } from '../../src/kernel/config.ts';
 import { createMetrics } from '../../src/ops/metrics.ts';

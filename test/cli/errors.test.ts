@@ -1,7 +1,7 @@
 // Bad input to the `accounts` binary: one line on standard error, nothing on standard output, a
 // non-zero exit, and nothing written to the database. All on one database holding one user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateToken } from '../../src/tokens/token-format.ts';
+import { generateToken } from '../../src/auth/token-format.ts';
 import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
 
 let cli: Cli;

@@ -15,7 +15,7 @@ import { credentialEvents } from '../../src/auth/credential-events.ts';
 import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
-import type { Scope } from '../../src/tokens/scopes.ts';
+import type { Scope } from '../../src/auth/scopes.ts';
 import { createToken } from '../../src/tokens/tokens.service.ts';
 import { createUser, type UserRepresentation } from '../../src/users/users.service.ts';
 
