@@ -18,7 +18,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { hashPassword } from '../src/auth/passwords.ts';
+import { HASH_OPTIONS } from '../src/auth/passwords.ts';
+import { hash } from '@node-rs/argon2';
 import { formatMicros } from '../src/kernel/clock.ts';
 
 import { apiResource } from '../src/oauth/paths.ts';
@@ -135,7 +136,7 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
   }
 
   const password = `bench-${randomBytes(12).toString('base64url')}`;
-  const passwordHash = await hashPassword(password); // once, for everyone
+  const passwordHash = await hash(password, HASH_OPTIONS); // once, for everyone
 
   const db = new Sqlite(path);
   // Bulk load: no journal, no fsync (a seed that dies is thrown away, never used).

@@ -7,11 +7,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from './kernel/config.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createAuthCache, type AuthCache } from './auth/auth-cache.ts';
-import { configureHashing } from './auth/passwords.ts';
-import { credentialEvents, subscribeToCredentialChanges } from './auth/credential-events.ts';
-import { systemClock, type Clock } from './kernel/clock.ts';
+import { subscribeToCredentialChanges } from './auth/credential-events.ts';
+import type { Clock } from './kernel/clock.ts';
 import type { Store } from './kernel/db/store.ts';
-import type { Deps } from './kernel/deps.ts';
+import { createDeps, createServerSignIn } from './wiring.ts';
 import { registerAccessControl } from './http/access.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
 import { discardRestOfBody } from './http/linger.ts';
@@ -68,16 +67,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const hashingRefused = onceASecond((count) =>
     app.log.warn({ refused: count, concurrency: config.hashConcurrency, queue: config.hashQueue }, 'password hashing saturated: checks refused with 503 (HASH_CONCURRENCY, HASH_QUEUE)'),
   );
-  configureHashing({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue, onRefused: hashingRefused });
   const authCache = options.authCache ?? createAuthCache();
-  const onRedisError = (error: Error) => app.log.warn({ err: error.message }, 'redis: could not announce a credential change');
-  const deps: Deps = {
+  const deps = createDeps({
     config,
     store,
-    clock: options.clock ?? systemClock,
-    authCache,
-    credentialEvents: credentialEvents({ cache: authCache, redis: options.redis, prefix: config.redisPrefix, onError: onRedisError }),
-  };
+    cache: authCache,
+    clock: options.clock,
+    redis: options.redis,
+    onRedisError: (error) => app.log.warn({ err: error.message }, 'redis: could not announce a credential change'),
+    onHashingRefused: hashingRefused,
+  });
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
@@ -139,7 +138,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     redis: options.redis,
     keyPrefix: config.redisPrefix,
   });
-  registerAccessControl(app, deps, metrics, throttle);
+  const signIn = createServerSignIn(deps, throttle, authCache);
+  registerAccessControl(app, signIn, metrics);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
@@ -193,7 +193,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The login forms' CSRF tokens are keyed with the provider's cookie key (each use with its own
   // label), so every instance checks what another made.
   registerAccountPages(app, { ...deps, mailer, verificationThrottle }, {
-    throttle,
+    signIn,
     csrfKey: providerSecrets.cookieKeys[0]!,
     // One sign-in for the product: logging out of the account page ends the browser's sign-in
     // at the authorization server too.
@@ -219,7 +219,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   provider.on('revocation.error', countError('revocation'));
   provider.on('userinfo.error', countError('userinfo'));
   await registerOAuthRoutes(app, deps, provider);
-  registerInteractionRoutes(app, deps, provider, throttle, providerSecrets.cookieKeys[0]!);
+  registerInteractionRoutes(app, deps, provider, signIn, providerSecrets.cookieKeys[0]!);
 
   registerHealthRoutes(app, store, lifecycle, config.metricsPort === undefined ? metrics : undefined);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

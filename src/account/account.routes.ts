@@ -9,7 +9,8 @@ import { ApiError } from '../kernel/errors.ts';
 import { toApiError } from '../http/error-handler.ts';
 import { isCrossSiteForm, sendPage } from '../http/pages.ts';
 import { selfContext } from '../audit/audit-events.ts';
-import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.ts';
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
@@ -18,8 +19,7 @@ import { SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
-import { checkPassword, loginRefusal, loginWithPassword } from './login.ts';
-import { endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
+import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
 import { sameSecret } from '../kernel/crypto.ts';
 
 const SESSION_COOKIE = 'account_session';
@@ -89,7 +89,8 @@ function fieldErrorsOf(error: unknown, field: string): FormErrors['errors'] {
 }
 
 export type AccountPageOptions = {
-  throttle: LoginThrottle;
+  /** Checks the login form's password (and the current one when it is changed). */
+  signIn: SignIn;
   /**
    * A server secret shared by every instance: the login form's token is an HMAC of the random
    * value in its cookie under it, so a cookie planted by someone else (a sibling subdomain, a man
@@ -100,7 +101,7 @@ export type AccountPageOptions = {
   onLogout(cookieHeader: string | undefined): Promise<void>;
 };
 
-export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, { throttle, csrfKey, onLogout }: AccountPageOptions): void {
+export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, { signIn, csrfKey, onLogout }: AccountPageOptions): void {
   const basePath = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account`;
   const https = deps.config.publicUrl.startsWith('https:');
   const publicOrigin = new URL(deps.config.publicUrl).origin;
@@ -138,12 +139,13 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     send(reply, 403, messagePage('This form has expired', 'The form was not sent from this page, or it is too old. Go back, reload the page and try again.', { href: `${basePath}/`, label: 'Back to your account' }));
   const guarded = { ...options, preHandler: requireSession };
   const sessionOf = (request: FastifyRequest): ActiveSession => request.accountSession!;
+  const accountOf = (request: FastifyRequest): AccountRef => ({ id: sessionOf(request).userId, username: sessionOf(request).username });
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
     const [user, emails, tokens, applications] = await Promise.all([
       getUser(deps, session.userId),
-      listUserEmails(deps, session.userId),
+      listUserEmails(deps, accountOf(request)),
       listTokens(deps, session.username),
       listGrants(deps, session.userId),
     ]);
@@ -169,13 +171,14 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const username = (form.username ?? '').trim();
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
-    const result = await loginWithPassword(deps, throttle, username, password, request.ip);
+    const result = await signIn.password({ username, password, ip: request.ip, via: 'account_page' });
     if (!result.ok) {
       const refusal = loginRefusal(result);
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, { username, error: refusal.message });
     }
-    reply.header('set-cookie', [cookie(SESSION_COOKIE, result.sessionId), loginCsrfCookie('', 0)]);
+    const sessionId = await createSession(deps, result.account.id);
+    reply.header('set-cookie', [cookie(SESSION_COOKIE, sessionId), loginCsrfCookie('', 0)]);
     return redirect(reply, `${basePath}/`);
   });
 
@@ -238,19 +241,19 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   });
 
   handle('/account/emails/add', 'email_add', 'email', async (request, form) => {
-    await addEmail(deps, sessionOf(request).userId, form.email, selfContext(request));
+    await addEmail(deps, accountOf(request), form.email, selfContext(request));
     return 'email_added';
   });
   handle('/account/emails/remove', 'email_remove', 'email', async (request, form) => {
-    await deleteEmail(deps, sessionOf(request).userId, form.email, selfContext(request));
+    await deleteEmail(deps, accountOf(request), form.email, selfContext(request));
     return 'email_removed';
   });
   handle('/account/emails/verify', 'email_verify', 'email', async (request, form) => {
-    await requestVerification(deps, sessionOf(request).userId, form.email);
+    await requestVerification(deps, accountOf(request), form.email);
     return 'verification_sent';
   });
   handle('/account/emails/primary', 'email_primary', 'email', async (request, form) => {
-    await makeEmailPrimary(deps, sessionOf(request).userId, form.email, selfContext(request));
+    await makeEmailPrimary(deps, accountOf(request), form.email, selfContext(request));
     return 'primary';
   });
 
@@ -295,7 +298,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const next = form.new_password ?? '';
     if (current === '') throw new ApiError('invalid', { fieldErrors: { current_password: ['Enter your current password.'] } });
     // Behind the same brute-force limits as the login: a stolen session cannot guess the password.
-    const checked = await checkPassword(deps, throttle, session.username, current, request.ip);
+    const checked = await signIn.password({ username: session.username, password: current, ip: request.ip, via: 'account_page' });
     if (!checked.ok) {
       const refusal = loginRefusal(checked);
       const message = checked.reason === 'invalid' ? 'This is not your current password.' : refusal.message;

@@ -1,28 +1,39 @@
-// Announcing that credentials changed (password set, account (de)activated, token revoked), so
-// caches drop them: locally at once, and in every other process at once when Redis is there
+// The credential-change events (src/kernel/events.ts) as this process delivers them: handlers
+// given by the wiring run inside the change's transaction; once committed, this process's caches
+// forget the credentials at once and, when Redis is there, every other process's too
 // (publish/subscribe). Without Redis other processes see the change when their cache entries
 // expire (AUTH_CACHE_TTL_MS), well within the 5 seconds promised.
 import type { Redis } from 'ioredis';
+import type { CredentialChange, CredentialChangeHandler, CredentialEvents } from '../kernel/events.ts';
 import type { AuthCache } from './auth-cache.ts';
-
-export type CredentialChange = { userId: number; tokenId?: number };
-
-export type CredentialEvents = { changed(change: CredentialChange): void };
 
 export function invalidationChannel(prefix: string): string {
   return `${prefix}credentials-changed`;
 }
 
-function apply(cache: AuthCache, change: CredentialChange): void {
+function apply(cache: AuthCache, change: Pick<CredentialChange, 'userId' | 'tokenId'>): void {
   if (change.tokenId !== undefined) cache.invalidateToken(change.tokenId);
   else cache.invalidateUser(change.userId);
 }
 
-/** For a process that announces only (the CLI) or that also caches (the server). */
-export function credentialEvents(options: { cache?: AuthCache; redis?: Redis | undefined; prefix: string; onError?: (error: Error) => void }): CredentialEvents {
+export type CredentialEventsOptions = {
+  /** This process's caches (the CLI's stay empty: it never signs anyone in). */
+  cache: AuthCache;
+  redis?: Redis | undefined;
+  prefix: string;
+  onError?: (error: Error) => void;
+  /** Run inside the transaction of every change, in order. */
+  handlers?: readonly CredentialChangeHandler[];
+};
+
+export function credentialEvents(options: CredentialEventsOptions): CredentialEvents {
+  const handlers = options.handlers ?? [];
   return {
+    async changing(trx, change) {
+      for (const handler of handlers) await handler(trx, change);
+    },
     changed(change) {
-      if (options.cache) apply(options.cache, change);
+      apply(options.cache, change);
       options.redis?.publish(invalidationChannel(options.prefix), JSON.stringify(change)).catch((error: Error) => options.onError?.(error));
     },
   };

@@ -1,24 +1,39 @@
 // Password hashing: argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
 // Hashing runs on libuv's thread pool, off the event loop.
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { isWellFormedToken } from './token-format.ts';
 import { isCommonPassword } from './common-passwords.ts';
-import { createHashLimiter, type HashLimiter, type HashLimiterOptions } from './hash-limiter.ts';
+import { createHashLimiter, type HashLimiterOptions } from './hash-limiter.ts';
+import type { PasswordHasher } from '../kernel/deps.ts';
 
 export const HASH_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id, a const enum */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_BYTES = 1024;
 
-// The thread pool is per process, so the cap is too. buildApp sets it from the configuration.
-let limiter: HashLimiter = createHashLimiter({ concurrency: 4, maxWaiting: 100 });
-
-export function configureHashing(options: HashLimiterOptions): void {
-  limiter = createHashLimiter(options);
-}
-
-export function hashPassword(password: string): Promise<string> {
-  return limiter.run(() => hash(password, HASH_OPTIONS));
+/**
+ * The process's password hasher: the thread pool is per process, so the cap is too
+ * (HASH_CONCURRENCY, HASH_QUEUE; see hash-limiter.ts). Made once by src/wiring.ts.
+ */
+export function createPasswordHasher(options: HashLimiterOptions): PasswordHasher {
+  const limiter = createHashLimiter(options);
+  // A hash of a random string with the same parameters: verifying against it when the user does
+  // not exist costs as much as a real check, so the answer's timing does not reveal which it was.
+  let dummyHash: Promise<string> | undefined;
+  return {
+    hash: (password) => limiter.run(() => hash(password, HASH_OPTIONS)),
+    async verify(passwordHash, password) {
+      if (!passwordHash) {
+        dummyHash ??= hash(`dummy-${randomBytes(16).toString('hex')}`, HASH_OPTIONS);
+        const dummy = await dummyHash;
+        await limiter.run(() => verify(dummy, password).catch(() => false));
+        return false;
+      }
+      // A corrupt stored hash is a failed login, not a 500.
+      return limiter.run(() => verify(passwordHash, password).catch(() => false));
+    },
+  };
 }
 
 /** True when a stored hash was made with weaker parameters (or another algorithm) than today's. */
@@ -27,22 +42,6 @@ export function needsRehash(passwordHash: string): boolean {
   if (!match) return true;
   const [m, t, p] = match.slice(1).map(Number) as [number, number, number];
   return m < HASH_OPTIONS.memoryCost || t < HASH_OPTIONS.timeCost || p < HASH_OPTIONS.parallelism;
-}
-
-// A hash of a random string with the same parameters: verifying against it when the user does
-// not exist costs as much as a real check, so the answer's timing does not reveal which it was.
-let dummyHash: Promise<string> | undefined;
-
-/** Verifies a password; with no hash (unknown user, no password set) it still spends the same time, then fails. */
-export async function verifyPassword(passwordHash: string | null | undefined, password: string): Promise<boolean> {
-  if (!passwordHash) {
-    dummyHash ??= hash(`dummy-${Math.random()}`, HASH_OPTIONS);
-    const dummy = await dummyHash;
-    await limiter.run(() => verify(dummy, password).catch(() => false));
-    return false;
-  }
-  // A corrupt stored hash is a failed login, not a 500.
-  return limiter.run(() => verify(passwordHash, password).catch(() => false));
 }
 
 /**

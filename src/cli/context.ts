@@ -1,19 +1,19 @@
 // What every command shares with the server: the same configuration, store and services.
 import { StringDecoder } from 'node:string_decoder';
-import { systemClock } from '../kernel/clock.ts';
 import { loadConfig } from '../kernel/config.ts';
 import type { Deps } from '../kernel/deps.ts';
-import { credentialEvents } from '../auth/credential-events.ts';
 
 /** Opens the database (bringing it up to date first, like the server), runs `fn`, closes it. */
 export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // Imported here, not above: a command line that fails to parse, or asks for help, never pays
   // for loading the database drivers and Redis.
-  const [{ openStore }, { migrateToLatest }, { connectRedis }] = await Promise.all([
+  const [{ openStore }, { migrateToLatest }, { connectRedis }, { createDeps }, { createAuthCache }] = await Promise.all([
     import('../kernel/db/connect.ts'),
     import('../kernel/db/migrate.ts'),
     import('../ops/redis.ts'),
+    import('../wiring.ts'),
+    import('../auth/auth-cache.ts'),
   ]);
   const store = openStore(config.database);
   // With Redis, running servers hear of credential changes at once; without it, or if it cannot
@@ -21,8 +21,9 @@ export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined).catch(() => undefined) : undefined;
   try {
     await migrateToLatest(store);
-    const events = credentialEvents({ redis, prefix: config.redisPrefix });
-    return await fn({ config, store, clock: systemClock, credentialEvents: events });
+    // The same dependencies as the server's (hashing bounded by HASH_CONCURRENCY, the same event
+    // subscribers); its cache stays empty, as a command signs nobody in.
+    return await fn(createDeps({ config, store, redis, cache: createAuthCache() }));
   } finally {
     await store.close();
     await redis?.quit();

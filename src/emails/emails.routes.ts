@@ -24,7 +24,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         response: { 200: { description: 'The addresses.', type: 'array', items: emailRef }, ...accountErrorResponses },
       },
     },
-    (request) => listUserEmails(deps, accountOf(request).id),
+    (request) => listUserEmails(deps, accountOf(request)),
   );
 
   app.post(
@@ -42,7 +42,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         response: { 201: { description: 'The new address.', ...emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request))),
+    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request))),
   );
 
   app.delete(
@@ -65,7 +65,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
       },
     },
     async (request, reply) => {
-      await deleteEmail(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request));
+      await deleteEmail(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request));
       // The seed page and the spec show `Content-Length: 0` on this 204; Fastify would omit it.
       return reply.code(204).header('content-length', '0').send();
     },
@@ -95,7 +95,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
       },
     },
     async (request, reply) => {
-      const { email } = await requestVerification(deps, accountOf(request).id, (request.body as { email: string }).email);
+      const { email } = await requestVerification(deps, accountOf(request), (request.body as { email: string }).email);
       return reply.code(202).send({ detail: `A verification link is on its way to ${email}.` });
     },
   );
@@ -117,6 +117,6 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         response: { 200: { description: 'The addresses, primary first.', type: 'array', items: emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request) => makeEmailPrimary(deps, accountOf(request).id, (request.body as { email: string }).email, selfContext(request)),
+    async (request) => makeEmailPrimary(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request)),
   );
 }

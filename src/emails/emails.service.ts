@@ -5,7 +5,7 @@ import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
 import { ADMIN_CONTEXT, type AuditContext, type AuditEventName } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
-import { findUserById } from '../users/users.repository.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail, type ParsedEmail } from '../kernel/email-address.ts';
 import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
@@ -18,15 +18,13 @@ export function presentEmail(row: Email): EmailRepresentation {
   return { email: row.email, verified: row.verified === 1, primary: row.is_primary === 1 };
 }
 
-export async function listUserEmails(deps: Deps, userId: number): Promise<EmailRepresentation[]> {
-  return (await listEmails(deps.store.db, userId)).map(presentEmail);
+export async function listUserEmails(deps: Deps, account: AccountRef): Promise<EmailRepresentation[]> {
+  return (await listEmails(deps.store.db, account.id)).map(presentEmail);
 }
 
 /** An address event, in the transaction of the change; the detail is the address as stored. */
-async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, event: AuditEventName, userId: number, email: string): Promise<void> {
-  const user = await findUserById(trx, userId);
-  if (!user) return;
-  await recordAuditEvent(deps, { ...context, event, userId, username: user.username, detail: { email } }, trx);
+async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, event: AuditEventName, account: AccountRef, email: string): Promise<void> {
+  await recordAuditEvent(deps, { ...context, event, userId: account.id, username: account.username, detail: { email } }, trx);
 }
 
 /** The `email` field of a request body: present, non-empty and a valid address, or a 400. */
@@ -40,19 +38,19 @@ export function requireAddress(input: unknown): ParsedEmail {
 }
 
 /** Adds an unverified secondary address. No mail is sent (the seed page says so). */
-export async function addEmail(deps: Deps, userId: number, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation> {
+export async function addEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation> {
   const address = requireAddress(input);
   try {
     const row = await deps.store.write(async (trx) => {
       const inserted = await insertEmail(trx, {
-        user_id: userId,
+        user_id: account.id,
         email: address.display,
         email_key: address.key,
         verified: 0,
         is_primary: 0,
         created_at: deps.clock.nowIso(),
       });
-      await recordEmailEvent(deps, trx, context, 'email_added', userId, inserted.email);
+      await recordEmailEvent(deps, trx, context, 'email_added', account, inserted.email);
       return inserted;
     });
     return presentEmail(row);
@@ -67,17 +65,17 @@ export async function addEmail(deps: Deps, userId: number, input: unknown, conte
   }
 }
 
-export async function deleteEmail(deps: Deps, userId: number, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
+export async function deleteEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
   const address = requireAddress(input);
   try {
     await deps.store.write(async (trx) => {
-      const deleted = await deleteSecondaryEmail(trx, userId, address.key);
+      const deleted = await deleteSecondaryEmail(trx, account.id, address.key);
       if (deleted) {
-        await recordEmailEvent(deps, trx, context, 'email_removed', userId, deleted.email);
+        await recordEmailEvent(deps, trx, context, 'email_removed', account, deleted.email);
         return;
       }
       const existing = await findEmailByKey(trx, address.key);
-      if (existing?.user_id === userId && existing.is_primary === 1) throw new ApiError('primary_email');
+      if (existing?.user_id === account.id && existing.is_primary === 1) throw new ApiError('primary_email');
       throw new ApiError('email_not_found');
     });
   } catch (error) {

@@ -12,7 +12,7 @@ import { formatDate } from '../kernel/clock.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { findUserById } from '../users/users.repository.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
 import { findEmailByKey, listEmails } from './emails.repository.ts';
 import { presentEmail, requireAddress, type EmailRepresentation } from './emails.service.ts';
@@ -36,17 +36,18 @@ export function verificationLink(publicUrl: string, token: string): string {
 }
 
 /** Sends a verification link to one of the user's unverified addresses. The mail leaves after this returns. */
-export async function requestVerification(deps: VerificationDeps, userId: number, input: unknown): Promise<{ email: string }> {
+export async function requestVerification(deps: VerificationDeps, account: AccountRef, input: unknown): Promise<{ email: string }> {
   const address = requireAddress(input);
   const email = await findEmailByKey(deps.store.db, address.key);
   // Another account's address is "not yours" too: the answer does not say whose it is.
-  if (!email || email.user_id !== userId) throw new ApiError('invalid', { fieldErrors: { email: ['This user has no such email address.'] } });
+  if (!email || email.user_id !== account.id) throw new ApiError('invalid', { fieldErrors: { email: ['This user has no such email address.'] } });
   if (email.verified === 1) throw new ApiError('invalid', { fieldErrors: { email: ['This email address is already verified.'] } });
   await deps.verificationThrottle.consume(address.key);
 
   const token = randomBytes(32).toString('base64url');
   const now = deps.clock.nowMs();
-  const username = await deps.store
+  const { username } = account;
+  await deps.store
     .write(async (trx) => {
       await insertEmailVerification(trx, {
         email_id: email.id,
@@ -55,7 +56,6 @@ export async function requestVerification(deps: VerificationDeps, userId: number
         expires_at: formatDate(new Date(now + VERIFICATION_LINK_LIFETIME_MS)),
         used_at: null,
       });
-      return (await findUserById(trx, userId))?.username ?? '';
     })
     .catch((error: unknown) => {
       // The address was deleted between the check above and this write.
@@ -120,18 +120,17 @@ export async function confirmVerificationLink(deps: Deps, token: unknown, contex
 }
 
 /** Makes a verified address of the user primary; the old primary stays, as a secondary. */
-export async function makeEmailPrimary(deps: Deps, userId: number, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation[]> {
+export async function makeEmailPrimary(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation[]> {
   const address = requireAddress(input);
   return deps.store.write(async (trx) => {
-    await lockUserForEmailChange(trx, deps.store.dialect, userId);
+    await lockUserForEmailChange(trx, deps.store.dialect, account.id);
     const email = await findEmailByKey(trx, address.key);
-    if (!email || email.user_id !== userId) throw new ApiError('email_not_found');
+    if (!email || email.user_id !== account.id) throw new ApiError('email_not_found');
     if (email.is_primary !== 1) {
       if (email.verified !== 1) throw new ApiError('invalid', { fieldErrors: { email: ['Only a verified address can become the primary address.'] } });
-      if (!(await makePrimary(trx, userId, email.id))) throw new Error('a verified address of the user could not be promoted');
-      const user = await findUserById(trx, userId);
-      await recordAuditEvent(deps, { ...context, event: 'email_made_primary', userId, username: user?.username ?? '', detail: { email: email.email } }, trx);
+      if (!(await makePrimary(trx, account.id, email.id))) throw new Error('a verified address of the user could not be promoted');
+      await recordAuditEvent(deps, { ...context, event: 'email_made_primary', userId: account.id, username: account.username, detail: { email: email.email } }, trx);
     }
-    return (await listEmails(trx, userId)).map(presentEmail);
+    return (await listEmails(trx, account.id)).map(presentEmail);
   });
 }

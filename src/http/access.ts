@@ -4,15 +4,10 @@
 // 401 → 404 → 403 (not this user) → 403 (scope) → then body errors (400, 413, 415).
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
-import type { Deps } from '../kernel/deps.ts';
-import { authenticateThrottled, publicFailureReason, type Principal } from '../auth/authenticate.ts';
-import type { LoginThrottle } from '../auth/login-throttle.ts';
+import type { AccountRef, Principal } from '../auth/principal.ts';
+import { publicFailureReason, type SignIn } from '../auth/sign-in.ts';
 import type { Scope } from '../auth/scopes.ts';
-import type { User } from '../users/users.repository.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { requireUser } from '../users/users.service.ts';
-
-export type AccountRef = Pick<User, 'id' | 'username'>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics: Metrics, throttle: LoginThrottle): void {
+export function registerAccessControl(app: FastifyInstance, signIn: SignIn, metrics: Metrics): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
   app.addHook('onRequest', async (request, reply) => {
@@ -34,7 +29,7 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
     if (!scope) return;
     // Authenticated answers are personal: never stored by caches on the way.
     reply.header('cache-control', 'no-store');
-    const principal = await authenticateThrottled(deps, throttle, request.headers.authorization, request.ip).catch((error: unknown) => {
+    const principal = await signIn.authorization(request.headers.authorization, request.ip).catch((error: unknown) => {
       if (error instanceof ApiError && (error.code === 'not_authenticated' || error.code === 'too_many_requests')) {
         metrics.authFailures.inc({ reason: publicFailureReason(error.internal) });
         request.log.info({ reason: error.internal }, 'authentication failed');
@@ -42,12 +37,9 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
       throw error;
     });
     const { username } = request.params as { username: string };
-    // Usernames never change and accounts are never deleted: the path lookup can be cached.
-    let account = deps.authCache?.getUser(username.toLowerCase());
-    if (!account) {
-      account = await requireUser(deps, username);
-      deps.authCache?.setUser(account);
-    }
+    // Resolved once, here; routes and services are given it (request.account).
+    const account = await signIn.account(username);
+    if (!account) throw new ApiError('not_found', { detail: `No user named "${username.toLowerCase()}".` });
     if (account.id !== principal.userId) throw new ApiError('permission_denied');
     if (!principal.scopes.has(scope)) {
       throw new ApiError('insufficient_scope', {
@@ -57,7 +49,7 @@ export function registerAccessControl(app: FastifyInstance, deps: Deps, metrics:
       });
     }
     request.principal = principal;
-    request.account = { id: account.id, username: account.username };
+    request.account = account;
   });
 }
 

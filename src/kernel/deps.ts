@@ -1,16 +1,26 @@
-// What services need from the outside world, passed in explicitly (no container).
+// What services are given, passed in explicitly (no container): the configuration, the store,
+// the clock, and small interfaces whose implementations live in the layers above (password
+// hashing in src/auth, the events' subscribers in the features). src/wiring.ts makes them, the
+// same way for the server and the CLI.
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Store } from './db/store.ts';
-import type { AuthCache } from '../auth/auth-cache.ts';
-import type { CredentialEvents } from '../auth/credential-events.ts';
+import type { CredentialEvents } from './events.ts';
+
+/**
+ * Password hashing, bounded per process (HASH_CONCURRENCY checks at once, HASH_QUEUE waiting);
+ * past that it throws the 503 `service_unavailable` at once.
+ */
+export type PasswordHasher = {
+  hash(password: string): Promise<string>;
+  /** With no hash (unknown user, no password set) it spends the same time, then answers false. */
+  verify(passwordHash: string | null | undefined, password: string): Promise<boolean>;
+};
 
 export type Deps = {
   config: Config;
   store: Store;
   clock: Clock;
-  /** The server's caches of credentials and path users; the CLI has none. */
-  authCache?: AuthCache | undefined;
-  /** Told when credentials change, so every process's caches drop them. */
-  credentialEvents?: CredentialEvents | undefined;
+  passwords: PasswordHasher;
+  credentialEvents: CredentialEvents;
 };

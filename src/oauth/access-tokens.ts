@@ -3,7 +3,9 @@
 // refused at once by every instance.
 import { sha256Hex } from '../kernel/crypto.ts';
 import type { Deps } from '../kernel/deps.ts';
+import type { TokenVerifier } from '../auth/principal.ts';
 import { isScope, type Scope } from '../auth/scopes.ts';
+import { isWellFormedToken } from '../auth/token-format.ts';
 import { findAccessTokenRow } from './artifacts.repository.ts';
 import { apiResource } from './paths.ts';
 
@@ -36,4 +38,17 @@ export async function findOAuthAccessToken(deps: Deps, token: string): Promise<O
   if (row.is_active !== 1) return { reason: 'inactive' };
   const scopes = new Set((payload.scope ?? '').split(' ').filter(isScope));
   return { userId: Number(row.user_id), username: row.username, scopes };
+}
+
+/**
+ * The authorization server's access tokens as credentials of the API, for the sign-in core: it
+ * answers only for tokens of their shape that are not personal access tokens.
+ */
+export function oauthTokenVerifier(deps: Deps): TokenVerifier {
+  return async (token) => {
+    if (isWellFormedToken(token) || !looksLikeOAuthToken(token)) return undefined;
+    const owner = await findOAuthAccessToken(deps, token);
+    if ('reason' in owner) return owner;
+    return { userId: owner.userId, username: owner.username, scopes: owner.scopes, method: 'token' };
+  };
 }

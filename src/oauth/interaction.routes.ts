@@ -9,8 +9,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Deps } from '../kernel/deps.ts';
 import { isCrossSiteForm, pageCsp, sendPage } from '../http/pages.ts';
-import type { LoginThrottle } from '../auth/login-throttle.ts';
-import { checkPassword, loginRefusal } from '../account/login.ts';
+import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
 import { sameSecret } from '../kernel/crypto.ts';
 import { PAGE_STYLE } from '../account/account.pages.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
@@ -45,7 +44,7 @@ function csp(redirectUri: string | undefined): string {
   return pageCsp(PAGE_STYLE, target);
 }
 
-export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, throttle: LoginThrottle, csrfKey: string): void {
+export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, signIn: SignIn, csrfKey: string): void {
   const base = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}${OAUTH_PATHS.interaction}`;
   const publicOrigin = new URL(deps.config.publicUrl).origin;
   const csrfTokenOf = (uid: string) => createHmac('sha256', csrfKey).update(`oauth-interaction:${uid}`).digest('base64url');
@@ -160,14 +159,14 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, interaction, { username, error: 'Enter your username and password.' });
     // The same checks, per-account and per-IP limits and audit trail as HTTP Basic.
-    const result = await checkPassword(deps, throttle, username, password, request.ip);
+    const result = await signIn.password({ username, password, ip: request.ip, via: 'oauth_login' });
     if (!result.ok) {
       const refusal = loginRefusal(result);
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, interaction, { username, error: refusal.message });
     }
     // Signing in as someone else replaces the browser's sign-in (prompt=login, say).
-    const accountId = String(result.userId);
+    const accountId = String(result.account.id);
     if (await someoneElseSignedIn(request, interaction, accountId)) await leaveLoginSession(request, interaction);
     return finish(request, reply, { login: { accountId } });
   });

@@ -3,7 +3,8 @@
 // the browser logs out there.
 import { sha256Hex } from '../kernel/crypto.ts';
 import type { Deps } from '../kernel/deps.ts';
-import { deleteArtifact, findArtifact } from './artifacts.repository.ts';
+import type { CredentialChangeHandler } from '../kernel/events.ts';
+import { deleteArtifact, deleteLoginSessionsOf, findArtifact } from './artifacts.repository.ts';
 
 /** The provider's session cookie; provider.ts gives the provider this name. */
 export const LOGIN_SESSION_COOKIE = '_session';
@@ -34,3 +35,12 @@ export async function endLoginSessionOfBrowser(deps: Deps, cookieHeader: string 
   const id = sessionIdOf(cookieHeader);
   if (id !== undefined) await deps.store.write((trx) => deleteArtifact(trx, 'Session', sha256Hex(id)));
 }
+
+/**
+ * Subscribed to the credential-change events: when a password changes, whoever was logged in to
+ * the authorization server with the old one logs in again (in the change's transaction). The
+ * applications the user allowed keep their tokens: they never saw the password.
+ */
+export const endLoginSessionsOnPasswordChange: CredentialChangeHandler = async (trx, change) => {
+  if (change.kind === 'password') await deleteLoginSessionsOf(trx, String(change.userId));
+};

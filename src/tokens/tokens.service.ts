@@ -101,6 +101,6 @@ export async function revokeToken(deps: Deps, idOrToken: string, context: AuditC
     if (owner) await recordAuditEvent(deps, { ...context, event: 'token_revoked', userId, username: owner.username, detail: { token_id: id, name } }, trx);
     return true;
   });
-  if (revoked) deps.credentialEvents?.changed({ userId, tokenId: id });
+  if (revoked) deps.credentialEvents.changed({ userId, tokenId: id, kind: 'token' });
   return { id, alreadyRevoked: !revoked };
 }

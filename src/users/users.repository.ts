@@ -1,6 +1,6 @@
 // SQL for users. Plain functions taking the Kysely handle (or a transaction) first.
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import type { Db, UserRow } from '../kernel/db/database.ts';
+import type { Db, EmailRow, UserRow } from '../kernel/db/database.ts';
 
 export type User = Selectable<UserRow>;
 export type UserWithPrimaryEmail = User & { primary_email: string };
@@ -60,7 +60,11 @@ export async function setUserActive(db: Db, userId: number, active: boolean, at:
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Replaces a password hash only if it is still the one read (a concurrent change wins). */
-export async function replacePasswordHash(db: Db, userId: number, previousHash: string, newHash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: newHash }).where('id', '=', userId).where('password_hash', '=', previousHash).execute();
+
+/**
+ * A new user's first address, verified and primary (an operator vouches for it). Written here
+ * with the user, in the same transaction: the schema wants every user to have a primary address.
+ */
+export async function insertPrimaryEmail(db: Db, values: Pick<Insertable<EmailRow>, 'user_id' | 'email' | 'email_key' | 'created_at'>): Promise<void> {
+  await db.insertInto('emails').values({ ...values, verified: 1, is_primary: 1 }).execute();
 }

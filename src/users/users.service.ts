@@ -6,14 +6,13 @@ import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail } from '../kernel/email-address.ts';
-import { insertEmail } from '../emails/emails.repository.ts';
-import { hashPassword, passwordProblem } from '../auth/passwords.ts';
+import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
-import { deleteLoginSessionsOf } from '../oauth/artifacts.repository.ts';
 import {
   findUserByUsername,
   findUserWithPrimaryEmail,
+  insertPrimaryEmail,
   insertUser,
   listUsersWithPrimaryEmail,
   setUserActive,
@@ -103,12 +102,12 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   errors.throwIfAny();
   if ('error' in email) throw new Error('unreachable');
 
-  const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+  const passwordHash = input.password === undefined ? null : await deps.passwords.hash(input.password);
   const now = deps.clock.nowIso();
   try {
     const userId = await deps.store.write(async (trx) => {
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
-      await insertEmail(trx, { user_id: id, email: email.display, email_key: email.key, verified: 1, is_primary: 1, created_at: now });
+      await insertPrimaryEmail(trx, { user_id: id, email: email.display, email_key: email.key, created_at: now });
       return id;
     });
     return getUser(deps, userId);
@@ -128,15 +127,15 @@ export async function setPassword(deps: Deps, username: string, password: string
   const user = await requireUser(deps, username);
   const problem = passwordProblem(password, { minLength: deps.config.passwordMinLength, username: user.username });
   if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await deps.passwords.hash(password);
   await deps.store.write(async (trx) => {
     await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() });
-    // Whoever was logged in to the authorization server with the old password logs in again
-    // (the applications the user allowed keep their tokens: they never saw the password).
-    await deleteLoginSessionsOf(trx, String(user.id));
+    // What other features tie to the old password ends in this commit (the authorization
+    // server's login sessions: whoever was logged in with it logs in again).
+    await deps.credentialEvents.changing(trx, { userId: user.id, kind: 'password' });
     await recordAuditEvent(deps, { ...context, event: 'password_changed', userId: user.id, username: user.username }, trx);
   });
-  deps.credentialEvents?.changed({ userId: user.id });
+  deps.credentialEvents.changed({ userId: user.id, kind: 'password' });
 }
 
 /** Returns false when the account already was in that state (then nothing changes and nothing is recorded). */
@@ -150,7 +149,7 @@ export async function setActive(deps: Deps, username: string, active: boolean, c
     await recordAuditEvent(deps, { ...context, event, userId: user.id, username: user.username }, trx);
     return true;
   });
-  if (changed) deps.credentialEvents?.changed({ userId: user.id });
+  if (changed) deps.credentialEvents.changed({ userId: user.id, kind: 'activation' });
   return changed;
 }
 

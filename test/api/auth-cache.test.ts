@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthCache } from '../../src/auth/auth-cache.ts';
 import { credentialEvents, subscribeToCredentialChanges } from '../../src/auth/credential-events.ts';
-import type { Principal } from '../../src/auth/authenticate.ts';
+import type { Principal } from '../../src/auth/principal.ts';
 import { createTtlCache } from '../../src/auth/ttl-cache.ts';
 import type { TokenWithOwner } from '../../src/tokens/tokens.repository.ts';
 import { revokeToken } from '../../src/tokens/tokens.service.ts';
@@ -129,13 +129,13 @@ describe('announced over Redis to other processes', () => {
     remote.setPassword('jane', 'pw', principal(7));
     remote.setToken('d', token(70, 7));
     await subscribeToCredentialChanges(subscriberConnection, remote, prefix);
-    const events = credentialEvents({ redis: publisherConnection, prefix });
-    events.changed({ userId: 7, tokenId: 70 });
+    const events = credentialEvents({ cache: createAuthCache(), redis: publisherConnection, prefix });
+    events.changed({ userId: 7, tokenId: 70, kind: 'token' });
     const deadline = Date.now() + scaled(5_000);
     while (remote.getToken('d') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getToken('d')).toBeUndefined();
     expect(remote.getPassword('jane', 'pw')?.userId).toBe(7); // only the token was announced
-    events.changed({ userId: 7 });
+    events.changed({ userId: 7, kind: 'password' });
     while (remote.getPassword('jane', 'pw') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getPassword('jane', 'pw')).toBeUndefined();
   });

@@ -100,8 +100,8 @@ describe('through the API (actor self, the client IP)', () => {
 
   it('the 21st address (a CHECK in the database) records nothing either', async () => {
     const owner = await makeUser(t.deps);
-    for (let i = 1; i < 20; i++) await addEmail(t.deps, owner.id, `extra${i}@${owner.username}.example.com`);
-    expect(await eventsOfFailure(() => addEmail(t.deps, owner.id, `extra20@${owner.username}.example.com`))).toEqual([]);
+    for (let i = 1; i < 20; i++) await addEmail(t.deps, owner, `extra${i}@${owner.username}.example.com`);
+    expect(await eventsOfFailure(() => addEmail(t.deps, owner, `extra20@${owner.username}.example.com`))).toEqual([]);
   });
 });
 
@@ -156,8 +156,8 @@ describe('through the services, as the CLI calls them (actor admin, no IP)', () 
 
   it('addEmail and deleteEmail without a context are the admin acting', async () => {
     const user = await makeUser(t.deps);
-    const added = await eventsOf(() => addEmail(t.deps, user.id, 'second@audit.example.com'));
-    const removed = await eventsOf(() => deleteEmail(t.deps, user.id, 'second@audit.example.com'));
+    const added = await eventsOf(() => addEmail(t.deps, user, 'second@audit.example.com'));
+    const removed = await eventsOf(() => deleteEmail(t.deps, user, 'second@audit.example.com'));
     expect([...added, ...removed].map((e) => [e.event, e.actor, e.client_ip])).toEqual([
       ['email_added', 'admin', null],
       ['email_removed', 'admin', null],
@@ -217,12 +217,12 @@ describe('events commit with the change they describe', () => {
   it('the same for tokens, addresses and activation', async () => {
     const user = await makeUser(t.deps);
     const { summary } = await createToken(t.deps, { username: user.username, scopes: ['profile_read'] });
-    await addEmail(t.deps, user.id, 'kept@audit.example.com');
+    await addEmail(t.deps, user, 'kept@audit.example.com');
     const changes: Array<(deps: Deps) => Promise<unknown>> = [
       (deps) => createToken(deps, { username: user.username, scopes: ['profile_read'] }),
       (deps) => revokeToken(deps, String(summary.id)),
-      (deps) => addEmail(deps, user.id, 'rolled@audit.example.com'),
-      (deps) => deleteEmail(deps, user.id, 'kept@audit.example.com'),
+      (deps) => addEmail(deps, user, 'rolled@audit.example.com'),
+      (deps) => deleteEmail(deps, user, 'kept@audit.example.com'),
       (deps) => setActive(deps, user.username, false),
     ];
     for (const change of changes) expect(await rolledBack(change)).toEqual({ seenInside: [1], committed: [] });

@@ -10,8 +10,10 @@
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDate, systemClock } from '../../src/kernel/clock.ts';
+import { formatDate } from '../../src/kernel/clock.ts';
 import { loadConfig } from '../../src/kernel/config.ts';
+import { createDeps } from '../../src/wiring.ts';
+import { createAuthCache } from '../../src/auth/auth-cache.ts';
 import { createClient } from '../../src/oauth/clients.service.ts';
 import { eventually, withTestStore } from '../e2e/helpers.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
@@ -207,7 +209,7 @@ describe('two instances on one database', () => {
 describe('every client id works as the CLI argument it is printed for', () => {
   it('`accounts grant revoke USERNAME CLIENT_ID` and `accounts client delete CLIENT_ID` take an id that begins with "-" as the id', async () => {
     const id = await withTestStore(server.database, async (store) => {
-      const deps = { config: loadConfig({ DATABASE_URL: server.database.url, PUBLIC_URL: server.issuer }), store, clock: systemClock };
+      const deps = createDeps({ config: loadConfig({ DATABASE_URL: server.database.url, PUBLIC_URL: server.issuer }), store, cache: createAuthCache() });
       for (let i = 0; i < 500; i++) {
         const created = await createClient(deps, { name: `Dash ${i}`, redirectUris: [callback.uri], public: true });
         if (created.client_id.startsWith('-')) return created.client_id;

@@ -35,7 +35,7 @@ beforeAll(async () => {
   t = await buildTestApp();
   await makeUser(t.deps, { username: ALICE, email: 'Hostile.Alice@example.com' });
   const bob = await makeUser(t.deps, { username: BOB, email: 'hostile.bob@example.com' });
-  await addEmail(t.deps, bob.id, 'Shared.Address@Example.com');
+  await addEmail(t.deps, bob, 'Shared.Address@Example.com');
   tokens = {
     alice: await makeToken(t.deps, ALICE, ALL_SCOPES),
     aliceReadOnly: await makeToken(t.deps, ALICE, ['profile_read', 'email_read']),

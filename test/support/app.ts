@@ -11,7 +11,7 @@ import type { Store } from '../../src/kernel/db/store.ts';
 import { migrateToLatest } from '../../src/kernel/db/migrate.ts';
 import type { Deps } from '../../src/kernel/deps.ts';
 import { createAuthCache } from '../../src/auth/auth-cache.ts';
-import { credentialEvents } from '../../src/auth/credential-events.ts';
+import { createDeps } from '../../src/wiring.ts';
 import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
@@ -66,13 +66,7 @@ export async function buildTestApp(
   });
   await app.ready();
   // The app's own caches: a service called by a test invalidates them as the app's would.
-  const deps: Deps = {
-    config,
-    store,
-    clock: options.clock ?? systemClock,
-    authCache,
-    credentialEvents: credentialEvents({ cache: authCache, redis: options.redis, prefix: config.redisPrefix }),
-  };
+  const deps: Deps = createDeps({ config, store, cache: authCache, clock: options.clock, redis: options.redis });
   return {
     app,
     deps,

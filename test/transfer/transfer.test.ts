@@ -101,8 +101,8 @@ async function expectRefused(target: TestApp, text: string, message: RegExp): Pr
 beforeAll(async () => {
   source = await buildTestApp();
   const jane = await makeUser(source.deps, { username: 'janedoe', email: 'Jane.Doe@Example.com', fullName: 'Jane Doe' });
-  await addEmail(source.deps, jane.id, 'jane@work.example');
-  await addEmail(source.deps, jane.id, 'jane@home.example');
+  await addEmail(source.deps, jane, 'jane@work.example');
+  await addEmail(source.deps, jane, 'jane@home.example');
   await makeUser(source.deps, { username: 'johndoe', email: 'john@example.com', password: null });
   token = (await createToken(source.deps, { username: 'janedoe', scopes: ['profile_read', 'email_read'], name: 'laptop' })).token;
   const revoked = await createToken(source.deps, { username: 'janedoe', scopes: ['email_write'], name: 'old' });
@@ -250,9 +250,9 @@ describe('import', () => {
       await importText(target.deps, dump);
       const jane = await requireUser(target.deps, 'janedoe');
       const john = await requireUser(target.deps, 'johndoe');
-      await deleteEmail(target.deps, jane.id, 'jane@home.example');
-      await addEmail(target.deps, john.id, 'jane@home.example');
-      await addEmail(target.deps, jane.id, 'extra@example.com');
+      await deleteEmail(target.deps, jane, 'jane@home.example');
+      await addEmail(target.deps, john, 'jane@home.example');
+      await addEmail(target.deps, jane, 'extra@example.com');
       await createToken(target.deps, { username: 'janedoe', scopes: ['profile_read'] });
 
       await importText(target.deps, dump);
@@ -375,9 +375,9 @@ describe('import refuses a conflict with the target, and imports nothing', () =>
       await importText(target.deps, dump);
       await makeUser(target.deps, { username: 'outsider', email: 'outsider@example.com' });
       const jane = await requireUser(target.deps, 'janedoe');
-      await deleteEmail(target.deps, jane.id, 'jane@home.example');
+      await deleteEmail(target.deps, jane, 'jane@home.example');
       const outsider = await requireUser(target.deps, 'outsider');
-      await addEmail(target.deps, outsider.id, 'jane@home.example');
+      await addEmail(target.deps, outsider, 'jane@home.example');
       await expectRefused(target, dump, /^line 5: conflict: the address "jane@home.example" belongs to user \d+ \("outsider"\) in the target, who is not in the dump$/);
     });
   });

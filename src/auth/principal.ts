@@ -1,0 +1,39 @@
+// Who is calling, once the sign-in core has checked the credentials.
+import type { Scope } from './scopes.ts';
+
+/** An account's immutable identity: what routes and services are given for the path user. */
+export type AccountRef = { id: number; username: string };
+
+export type Principal = {
+  userId: number;
+  username: string;
+  scopes: ReadonlySet<Scope>;
+  method: 'password' | 'token';
+  /** Answered from the cache of verified credentials, without checking the password again. */
+  cached?: boolean;
+};
+
+/** Why an authentication failed: for logs and metrics, never for the client. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'unknown_user'
+  | 'bad_password'
+  | 'no_password'
+  | 'inactive'
+  | 'invalid_token'
+  | 'expired_token'
+  | 'revoked_token'
+  | 'token_user_mismatch'
+  /** The password was right, but this entry point needs a second factor it cannot ask for. */
+  | 'second_factor_required';
+
+/**
+ * A token as the sign-in core checks it, whichever feature issued it: personal access tokens
+ * (src/tokens) and the authorization server's access tokens (src/oauth) each provide a
+ * TokenVerifier that finds theirs.
+ */
+export type TokenCheck = Principal | { reason: AuthFailureReason };
+
+/** Answers undefined when the token is not of its kind (so the next verifier is asked). */
+export type TokenVerifier = (token: string) => Promise<TokenCheck | undefined>;

@@ -1,0 +1,16 @@
+// The SQL the sign-in core needs: an account's credentials by its name, and the upgrade of a
+// password hash. The users feature owns the rest of the table.
+import type { Db } from '../kernel/db/database.ts';
+
+export type SignInAccount = { id: number; username: string; password_hash: string | null; is_active: number };
+
+export function findSignInAccount(db: Db, username: string): Promise<SignInAccount | undefined> {
+  // PostgreSQL TEXT cannot hold NUL and refuses the whole query; no username has one.
+  if (username.includes('\u0000')) return Promise.resolve(undefined);
+  return db.selectFrom('users').select(['id', 'username', 'password_hash', 'is_active']).where('username', '=', username).executeTakeFirst();
+}
+
+/** Replaces a password hash only if it is still the one read (a concurrent change wins). */
+export async function replacePasswordHash(db: Db, userId: number, previousHash: string, newHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: newHash }).where('id', '=', userId).where('password_hash', '=', previousHash).execute();
+}

@@ -1,0 +1,213 @@
+// The sign-in core: the one place that decides "these credentials are this user", for every
+// entry point — HTTP Basic and Bearer on the API, the account page's login form, the
+// authorization server's login page. Each attempt goes through the same steps, in this order:
+//   parse → throttle (per account and per client IP) → verify (password, or a token through the
+//   verifier of the feature that issued it) → second factor → upgrade the hash → cache → count
+//   and audit the outcome.
+// Every failure of the credentials themselves is the same 401 (docs/reference/api.md), whatever
+// went wrong; the precise reason travels in `internal`, for logs, metrics and the audit trail.
+import { ApiError } from '../kernel/errors.ts';
+import type { Deps } from '../kernel/deps.ts';
+import type { AuthCache } from './auth-cache.ts';
+import { attemptOf, challenges, isPasswordTry, parseAuthorization } from './authorization-header.ts';
+import type { Attempt, LoginThrottle } from './login-throttle.ts';
+import { needsRehash } from './passwords.ts';
+import type { AccountRef, AuthFailureReason, Principal, TokenCheck, TokenVerifier } from './principal.ts';
+import { SCOPES } from './scopes.ts';
+import { findSignInAccount, replacePasswordHash } from './sign-in.repository.ts';
+
+/** Where an attempt came from: the second-factor seam and the audit trail tell them apart. */
+export type SignInVia = 'api' | 'account_page' | 'oauth_login';
+
+/**
+ * The seam where a second factor plugs in: asked once the password was right, before anyone is
+ * signed in or anything is cached. 'none': the password is enough; 'refused': this entry point
+ * may not sign this account in with a password (counted as a failure of its own reason).
+ */
+export type SecondFactorGate = (account: AccountRef, via: SignInVia) => Promise<'none' | 'refused'>;
+
+/** What the audit trail hears of a password attempt that failed (or engaged the throttle). */
+export type SignInAuditEvent =
+  | { event: 'login_failed'; username: string; ip: string; reason: string }
+  | { event: 'login_throttled'; username: string; ip: string; waitSeconds: number };
+
+export type SignInOptions = {
+  throttle: LoginThrottle;
+  cache: AuthCache;
+  /** Personal access tokens: accepted as a Bearer token and as the password of HTTP Basic. */
+  personalTokens: TokenVerifier;
+  /** Other Bearer tokens, asked in order (the authorization server's access tokens). */
+  bearerTokens: readonly TokenVerifier[];
+  audit(event: SignInAuditEvent): Promise<void>;
+  secondFactor?: SecondFactorGate;
+};
+
+/** A form's password check, as the login pages show it. */
+export type PasswordSignIn =
+  | { ok: true; account: AccountRef }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
+  /** Password hashing is at capacity (HASH_QUEUE full): nothing was checked; try again shortly. */
+  | { ok: false; reason: 'busy'; retryAfterSeconds: number };
+
+export type SignIn = {
+  /** The caller of an API request, from its Authorization header; or the 401, 429 or 503 to answer. */
+  authorization(header: string | undefined, ip: string): Promise<Principal>;
+  /** A username and a password typed into a login form (a token is never a password here). */
+  password(input: { username: string; password: string; ip: string; via: SignInVia }): Promise<PasswordSignIn>;
+  /** The account a path names, case-insensitively (usernames never change: cached). */
+  account(username: string): Promise<AccountRef | undefined>;
+};
+
+export function unauthenticated(reason: AuthFailureReason, invalidBearer = false): ApiError {
+  return new ApiError('not_authenticated', { headers: { 'www-authenticate': challenges(invalidBearer) }, internal: reason });
+}
+
+/**
+ * The label a failure is counted under in metrics, which anyone who can reach /metrics reads:
+ * every "these credentials are wrong" reason is one label, or the counters would tell whether
+ * a username exists (or is deactivated). Logs and the audit trail keep the precise reason.
+ */
+export function publicFailureReason(reason: string | undefined): string {
+  switch (reason) {
+    case 'unknown_user':
+    case 'bad_password':
+    case 'no_password':
+    case 'inactive':
+    case 'token_user_mismatch':
+    case 'second_factor_required':
+      return 'bad_credentials';
+    case undefined:
+      return 'unknown';
+    default:
+      return reason;
+  }
+}
+
+const PASSWORD_ENOUGH: SecondFactorGate = async () => 'none';
+
+export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
+  const { throttle, cache } = options;
+  const secondFactor = options.secondFactor ?? PASSWORD_ENOUGH;
+
+  const refusedToken = (check: TokenCheck, bearer: boolean): Principal => {
+    if ('reason' in check) throw unauthenticated(check.reason, bearer);
+    return check;
+  };
+
+  /** Verifies a password; the Principal, or the 401 (ApiError) saying why in `internal`. */
+  const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<Principal> => {
+    const username = name.toLowerCase();
+    const cached = cache.getPassword(username, password);
+    if (cached) return { ...cached, cached: true };
+    const account = await findSignInAccount(deps.store.db, username);
+    // Always verify, against a dummy hash when there is no user, so timing tells nothing.
+    const ok = await deps.passwords.verify(account?.password_hash, password);
+    if (!account) throw unauthenticated('unknown_user');
+    if (account.password_hash === null) throw unauthenticated('no_password');
+    if (!ok) throw unauthenticated('bad_password');
+    if (account.is_active !== 1) throw unauthenticated('inactive');
+    if ((await secondFactor(account, via)) === 'refused') throw unauthenticated('second_factor_required');
+    if (needsRehash(account.password_hash)) {
+      // The hashing parameters were raised since this hash was made: upgrade it now that we
+      // have the password (OWASP Password Storage Cheat Sheet, "Upgrading legacy hashes").
+      const previous = account.password_hash;
+      const upgraded = await deps.passwords.hash(password);
+      await deps.store.write((trx) => replacePasswordHash(trx, account.id, previous, upgraded));
+    }
+    const principal: Principal = { userId: account.id, username: account.username, scopes: new Set(SCOPES), method: 'password' };
+    cache.setPassword(username, password, principal);
+    return principal;
+  };
+
+  /** `check` behind the brute-force limits: a 429 before anything is checked when over them. */
+  const throttled = async (attempt: Attempt, check: () => Promise<Principal>): Promise<Principal> => {
+    await throttle.check(attempt);
+    try {
+      const principal = await check();
+      // A cache hit is a success already counted: no need to reset the counters on every request.
+      if (!principal.cached) await throttle.succeeded(attempt);
+      return principal;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_authenticated') {
+        const wait = await throttle.failed(attempt);
+        // Password attempts are audited under the name tried; a throttle is audited when it
+        // engages (not on every 429 after, which would let an attacker write without limit).
+        if (attempt.username !== undefined) {
+          const base = { username: attempt.username, ip: attempt.ip };
+          await options.audit({ ...base, event: 'login_failed', reason: error.internal ?? 'unknown' });
+          if (wait > 0) await options.audit({ ...base, event: 'login_throttled', waitSeconds: wait });
+        }
+      }
+      throw error;
+    }
+  };
+
+  const fromCredentials = async (header: string | undefined): Promise<Principal> => {
+    if (!header) throw unauthenticated('missing');
+    const credentials = parseAuthorization(header);
+    if (!credentials) throw unauthenticated('malformed');
+    if (credentials.scheme === 'bearer') {
+      for (const verifier of [options.personalTokens, ...options.bearerTokens]) {
+        const check = await verifier(credentials.token);
+        if (check) return refusedToken(check, true);
+      }
+      throw unauthenticated('invalid_token', true);
+    }
+    if (isPasswordTry(credentials)) return verifyPassword(credentials.username, credentials.secret, 'api');
+    // Basic with a token as the password: only that user's token, with only its scopes.
+    const token = refusedToken((await options.personalTokens(credentials.secret)) ?? { reason: 'invalid_token' }, false);
+    if (token.username !== credentials.username.toLowerCase()) throw unauthenticated('token_user_mismatch');
+    return token;
+  };
+
+  return {
+    async authorization(header, ip) {
+      const attempt = attemptOf(parseAuthorization(header), ip);
+      // Only wrong credentials spend the per-IP budget. A request without any (a client waiting for
+      // the challenge, as curl --anyauth does; an <img> on another site) is a plain 401: counting it
+      // would let anyone lock out everyone behind one address, valid tokens included.
+      if (!attempt) return fromCredentials(header);
+      return throttled(attempt, () => fromCredentials(header));
+    },
+
+    async password({ username, password, ip, via }) {
+      try {
+        const principal = await throttled({ ip, username }, () => verifyPassword(username, password, via));
+        return { ok: true, account: { id: principal.userId, username: principal.username } };
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'not_authenticated') return { ok: false, reason: 'invalid' };
+        if (error instanceof ApiError && (error.code === 'too_many_requests' || error.code === 'service_unavailable')) {
+          const reason = error.code === 'too_many_requests' ? 'throttled' : 'busy';
+          return { ok: false, reason, retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
+        }
+        throw error;
+      }
+    },
+
+    async account(name) {
+      const username = name.toLowerCase();
+      const cachedAccount = cache.getAccount(username);
+      if (cachedAccount) return cachedAccount;
+      const row = await findSignInAccount(deps.store.db, username);
+      if (!row) return undefined;
+      const account = { id: row.id, username: row.username };
+      cache.setAccount(account);
+      return account;
+    },
+  };
+}
+
+/** What a login form says when the check did not succeed; the status and Retry-After to answer with. */
+export function loginRefusal(result: Exclude<PasswordSignIn, { ok: true }>): { status: number; retryAfter?: string; message: string } {
+  const seconds = result.reason === 'invalid' ? 0 : result.retryAfterSeconds;
+  const wait = `${seconds} second${seconds === 1 ? '' : 's'}`;
+  switch (result.reason) {
+    case 'invalid':
+      return { status: 401, message: 'The username or password is not right.' };
+    case 'throttled':
+      return { status: 429, retryAfter: String(seconds), message: `Too many failed attempts. Wait ${wait}, then try again.` };
+    case 'busy':
+      return { status: 503, retryAfter: String(seconds), message: `The service is too busy to check your password just now. Wait ${wait}, then try again.` };
+  }
+}

@@ -1,0 +1,24 @@
+// Credential-change events: how one feature tells the others that an account's credentials
+// changed, without importing them. The feature that makes the change announces it twice:
+// - `changing`, inside the change's own transaction, so that what other features tie to the old
+//   credentials (the authorization server's login sessions after a password change) ends in the
+//   same commit or not at all;
+// - `changed`, once committed, so that every process's caches forget the old credentials (at
+//   once here, and in other processes over Redis when it is configured).
+// Subscribers are given when the events are made (src/wiring.ts), the same for the server and the CLI.
+import type { Db } from './db/database.ts';
+
+export type CredentialChange = {
+  userId: number;
+  /** What changed: the password, whether the account is active, or one token (revoked). */
+  kind: 'password' | 'activation' | 'token';
+  tokenId?: number;
+};
+
+export type CredentialEvents = {
+  changing(trx: Db, change: CredentialChange): Promise<void>;
+  changed(change: CredentialChange): void;
+};
+
+/** A subscriber that writes with the change, in its transaction. */
+export type CredentialChangeHandler = (trx: Db, change: CredentialChange) => Promise<void>;
