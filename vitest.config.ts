@@ -14,6 +14,7 @@ const STORE_INDEPENDENT = [
   'test/transfer/round-trip.test.ts',
   'test/api/slow-clients.test.ts',
   'test/docs/readme.test.ts',
+  'test/architecture/layers.test.ts',
   'test/account/browser.test.ts',
   'test/mail/browser.test.ts',
   'test/oauth/browser-sign-out.test.ts',

@@ -3,11 +3,10 @@
 // transaction, so it commits with it or not at all. Only changes that happened are recorded (a
 // rejected request changes nothing and leaves nothing); failure and denied are for attempts that
 // are events in themselves, such as failed and throttled logins.
-import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
 import { CONTROL_CHARACTERS } from '../kernel/text.ts';
-import { findUserByUsername } from '../users/users.repository.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import type { AuditContext, AuditEventName, AuditOutcome } from './audit-events.ts';
 import { insertAuditEvent, listAuditEventsNewestFirst, type AuditEventRecord } from './audit.repository.ts';
 
@@ -102,11 +101,8 @@ export type AuditQuery = {
   limit?: number;
 };
 
-/** The account's trail, oldest first. Throws a 404 for an unknown user. */
-export async function listAuditEvents(deps: Deps, username: string, query: AuditQuery = {}): Promise<AuditEvent[]> {
-  const name = username.toLowerCase();
-  const user = await findUserByUsername(deps.store.db, name);
-  if (!user) throw new ApiError('not_found', { detail: `No user named "${name}".` });
-  const rows = await listAuditEventsNewestFirst(deps.store.db, { userId: user.id, username: user.username, since: query.since, limit: query.limit });
+/** The account's trail, oldest first. */
+export async function listAuditEvents(deps: Deps, account: AccountRef, query: AuditQuery = {}): Promise<AuditEvent[]> {
+  const rows = await listAuditEventsNewestFirst(deps.store.db, { userId: account.id, username: account.username, since: query.since, limit: query.limit });
   return rows.reverse().map(presentAuditEvent);
 }

@@ -48,9 +48,9 @@ export function registerAuditCommands(program: Command): void {
     .action(async (username: string, options: { since?: string; limit?: string; json?: boolean }) => {
       const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
       const limit = options.limit === undefined ? DEFAULT_AUDIT_LIMIT : parseLimit(options.limit);
-      const { listAuditEvents } = await import('../audit/audit.service.ts'); // on demand: see main.ts
+      const { listUserAuditEvents } = await import('../users/users.service.ts'); // on demand: see main.ts
       // One more than asked, to tell whether older events were left out.
-      const events = await withDeps((deps) => listAuditEvents(deps, username, { ...(since !== undefined ? { since } : {}), limit: limit + 1 }));
+      const events = await withDeps((deps) => listUserAuditEvents(deps, username, { ...(since !== undefined ? { since } : {}), limit: limit + 1 }));
       const shown = events.slice(-limit);
       if (options.json) {
         for (const e of shown) out(JSON.stringify(e));

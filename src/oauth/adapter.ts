@@ -10,7 +10,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
-import { findUserById } from '../users/users.repository.ts';
+import { findUser } from '../users/users.service.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { deleteArtifact, deleteArtifactsOfGrant, deleteExpiredArtifacts, findArtifact, findArtifactBy, upsertArtifact, type ArtifactRow } from './artifacts.repository.ts';
 import { clientMetadata } from './clients.service.ts';
@@ -39,7 +39,7 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
   /** An oauth_revoked event (actor system) for a grant the provider revoked, in its transaction. */
   async function auditRevokedGrant(trx: Db, grant: ArtifactRow, reason: string): Promise<void> {
     const userId = Number(grant.account_id);
-    const user = Number.isSafeInteger(userId) ? await findUserById(trx, userId) : undefined;
+    const user = Number.isSafeInteger(userId) ? await findUser(deps, userId, trx) : undefined;
     if (!user) return;
     await recordAuditEvent(deps, { actor: 'system', event: 'oauth_revoked', userId: user.id, username: user.username, detail: { client_id: grant.client_id, reason } }, trx);
   }

@@ -13,7 +13,7 @@ import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
 import { sameSecret } from '../kernel/crypto.ts';
 import { PAGE_STYLE } from '../account/account.pages.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
-import { findUserById } from '../users/users.repository.ts';
+import { findUser } from '../users/users.service.ts';
 import { consentPage, oauthLoginPage, oauthMessagePage } from './oauth.pages.ts';
 import { OAUTH_PATHS } from './paths.ts';
 import { ACCOUNT_GONE } from './provider.ts';
@@ -132,7 +132,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     if (interaction.prompt.reasons.includes(ACCOUNT_GONE)) await leaveLoginSession(request, interaction);
     if (interaction.prompt.name === 'login') return showLogin(reply, 200, interaction);
     const accountId = interaction.session?.accountId;
-    const user = accountId ? await findUserById(deps.store.db, Number(accountId)) : undefined;
+    const user = accountId ? await findUser(deps, Number(accountId)) : undefined;
     if (!user) return showLogin(reply, 200, interaction);
     return send(
       reply,
@@ -190,7 +190,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    const user = await findUserById(deps.store.db, Number(accountId));
+    const user = await findUser(deps, Number(accountId));
     await recordAuditEvent(deps, {
       actor: 'self',
       clientIp: request.ip,

@@ -4,9 +4,8 @@
 // tokens for the API as a resource server (RFC 8707), revocation and introspection.
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Deps } from '../kernel/deps.ts';
-import { findUserById } from '../users/users.repository.ts';
-import { listEmails } from '../emails/emails.repository.ts';
-import { gravatarUrl } from '../users/users.service.ts';
+import { findUser, gravatarUrl } from '../users/users.service.ts';
+import { listUserEmails } from '../emails/emails.service.ts';
 import { SCOPES, isScope } from '../auth/scopes.ts';
 import { createAdapterClass } from './adapter.ts';
 import { OAUTH_PATHS, apiResource } from './paths.ts';
@@ -32,7 +31,7 @@ export type OAuthAccount = {
 
 export async function findOAuthAccount(deps: Deps, sub: string): Promise<OAuthAccount | undefined> {
   if (!/^[1-9]\d{0,15}$/.test(sub)) return undefined;
-  const user = await findUserById(deps.store.db, Number(sub));
+  const user = await findUser(deps, Number(sub));
   // A deactivated account can neither sign in nor use or refresh what it granted.
   if (!user || user.is_active !== 1) return undefined;
   return {
@@ -40,7 +39,7 @@ export async function findOAuthAccount(deps: Deps, sub: string): Promise<OAuthAc
     userId: user.id,
     username: user.username,
     async claims() {
-      const primary = (await listEmails(deps.store.db, user.id)).find((e) => e.is_primary === 1);
+      const primary = (await listUserEmails(deps, user)).find((e) => e.primary);
       // OpenID Connect Core §5.1 standard claims; the provider keeps those the scopes allow.
       return {
         sub,
@@ -49,7 +48,7 @@ export async function findOAuthAccount(deps: Deps, sub: string): Promise<OAuthAc
         ...(user.profile_url ? { website: user.profile_url } : {}),
         ...(user.gravatar_email ? { picture: gravatarUrl(user.gravatar_email) } : {}),
         updated_at: Math.floor(Date.parse(user.updated_at) / 1000),
-        ...(primary ? { email: primary.email, email_verified: primary.verified === 1 } : {}),
+        ...(primary ? { email: primary.email, email_verified: primary.verified } : {}),
       };
     },
   };

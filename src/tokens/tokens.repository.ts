@@ -20,10 +20,16 @@ export function findTokenByDigest(db: Db, digest: string): Promise<TokenWithOwne
     .executeTakeFirst();
 }
 
-export async function findTokenById(db: Db, id: number): Promise<AccessToken | undefined> {
+export async function findTokenById(db: Db, id: number): Promise<TokenWithOwner | undefined> {
   // No id is that large; PostgreSQL would refuse it as out of range for BIGINT (an error, not "not found").
   if (!Number.isSafeInteger(id)) return undefined;
-  return db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('access_tokens')
+    .innerJoin('users', 'users.id', 'access_tokens.user_id')
+    .selectAll('access_tokens')
+    .select(['users.username', 'users.is_active'])
+    .where('access_tokens.id', '=', id)
+    .executeTakeFirst();
 }
 
 export function listTokens(db: Db, userId: number): Promise<AccessToken[]> {

@@ -6,11 +6,10 @@ import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { requireUser } from '../users/users.service.ts';
-import { findUserById } from '../users/users.repository.ts';
 import { CONTROL_CHARACTERS } from '../kernel/text.ts';
 import type { Scope } from '../auth/scopes.ts';
 import { generateToken, isWellFormedToken, tokenHint } from '../auth/token-format.ts';
-import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken } from './tokens.repository.ts';
+import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken, type TokenWithOwner } from './tokens.repository.ts';
 
 export type TokenStatus = 'active' | 'expired' | 'revoked';
 
@@ -88,17 +87,16 @@ export async function listTokens(deps: Deps, username: string): Promise<TokenSum
 
 /** Revokes by numeric id or by the token itself. Returns whether it was already revoked. */
 export async function revokeToken(deps: Deps, idOrToken: string, context: AuditContext = ADMIN_CONTEXT): Promise<{ id: number; alreadyRevoked: boolean }> {
-  let row: AccessToken | undefined;
+  let row: TokenWithOwner | undefined;
   if (/^\d+$/.test(idOrToken)) row = await findTokenById(deps.store.db, Number(idOrToken));
   else if (isWellFormedToken(idOrToken)) row = await findTokenByDigest(deps.store.db, sha256Hex(idOrToken));
   else throw new ApiError('invalid', { detail: 'Not a token id or a well-formed token.' });
   if (!row) throw new ApiError('not_found', { detail: 'No such token.' });
-  const { id, name, user_id: userId } = row;
+  const { id, name, user_id: userId, username } = row;
   const revoked = await deps.store.write(async (trx) => {
     // Conditional: revoking a revoked token changes nothing and records nothing.
     if (!(await markTokenRevoked(trx, id, deps.clock.nowIso()))) return false;
-    const owner = await findUserById(trx, userId);
-    if (owner) await recordAuditEvent(deps, { ...context, event: 'token_revoked', userId, username: owner.username, detail: { token_id: id, name } }, trx);
+    await recordAuditEvent(deps, { ...context, event: 'token_revoked', userId, username, detail: { token_id: id, name } }, trx);
     return true;
   });
   if (revoked) deps.credentialEvents.changed({ userId, tokenId: id, kind: 'token' });

@@ -2,14 +2,16 @@
 import { createHash } from 'node:crypto';
 import { ApiError, FieldErrorCollector } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
+import type { Db } from '../kernel/db/database.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
-import { recordAuditEvent } from '../audit/audit.service.ts';
+import { listAuditEvents, recordAuditEvent, type AuditEvent, type AuditQuery } from '../audit/audit.service.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail } from '../kernel/email-address.ts';
 import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
 import {
+  findUserById,
   findUserByUsername,
   findUserWithPrimaryEmail,
   insertPrimaryEmail,
@@ -72,6 +74,14 @@ export async function updateProfile(deps: Deps, userId: number, input: Record<st
     await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }));
   }
   return getUser(deps, userId);
+}
+
+/**
+ * The user with this id, if there is one (other features read users through here). Inside a
+ * write, pass its transaction: on SQLite a read outside it would wait for the transaction's end.
+ */
+export function findUser(deps: Deps, userId: number, trx: Db = deps.store.db): Promise<User | undefined> {
+  return findUserById(trx, userId);
 }
 
 /** Finds a user by username (case-insensitively), or throws a 404. */
@@ -155,4 +165,9 @@ export async function setActive(deps: Deps, username: string, active: boolean, c
 
 export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {
   return (await listUsersWithPrimaryEmail(deps.store.db)).map((row) => presentUser(row, deps.config.publicUrl));
+}
+
+/** The audit trail of the user named, oldest first (`accounts audit`); a 404 for an unknown user. */
+export async function listUserAuditEvents(deps: Deps, username: string, query: AuditQuery = {}): Promise<AuditEvent[]> {
+  return listAuditEvents(deps, await requireUser(deps, username), query);
 }

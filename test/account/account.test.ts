@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
-import { listAuditEvents } from '../../src/audit/audit.service.ts';
+import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { setActive } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { browserFor, setCookies } from './session.ts';
@@ -98,7 +98,7 @@ describe('login and logout', () => {
     expect(res.body).toMatch(/id="login-password-error" role="alert">The username or password is not right./);
     expect(res.body).toContain(`value="${user.username}"`);
     expect(browser.cookies.has('account_session')).toBe(false);
-    const events = await listAuditEvents(t.deps, user.username);
+    const events = await listUserAuditEvents(t.deps, user.username);
     expect(events[0]).toMatchObject({ event: 'login_failed', outcome: 'failure', actor: 'self', detail: { reason: 'bad_password' } });
     expect((await browser.login(user.username, '')).statusCode).toBe(400);
   });
@@ -345,7 +345,7 @@ describe('the settings forms', () => {
     page = await browser.get('/account/?done=email_removed');
     expect(page.body).toContain('The address was removed.');
     expect(page.body).not.toContain(user.email);
-    const events = (await listAuditEvents(t.deps, user.username)).map((e) => `${e.event}/${e.actor}`);
+    const events = (await listUserAuditEvents(t.deps, user.username)).map((e) => `${e.event}/${e.actor}`);
     expect(events).toEqual(expect.arrayContaining(['email_added/self', 'email_made_primary/self', 'email_removed/self']));
   });
 
@@ -422,7 +422,7 @@ describe('the settings forms', () => {
     expect((await elsewhere.get('/account/')).statusCode).toBe(303);
     expect((await t.app.inject({ url: `/api/v1.1/users/${user.username}/emails/`, headers: { authorization: basic(user.username, user.password) } })).statusCode).toBe(401);
     expect((await browserFor(t.app).login(user.username, 'a brand new password')).statusCode).toBe(303);
-    expect((await listAuditEvents(t.deps, user.username)).map((e) => e.event)).toContain('password_changed');
+    expect((await listUserAuditEvents(t.deps, user.username)).map((e) => e.event)).toContain('password_changed');
   });
 
   it('password: shows the rules beside the new password, and why a new password is refused', async () => {
@@ -444,7 +444,7 @@ describe('the settings forms', () => {
       expect(res.body).toContain('id="password-new_password-hint"');
       expect(res.body).not.toContain(newPassword);
     }
-    expect((await listAuditEvents(t.deps, user.username)).map((e) => e.event)).not.toContain('password_changed');
+    expect((await listUserAuditEvents(t.deps, user.username)).map((e) => e.event)).not.toContain('password_changed');
   });
 
   it('answers a malformed form body with a page, not JSON', async () => {
@@ -474,7 +474,7 @@ describe('brute force on the login form', () => {
     expect(res.headers['retry-after']).toBe('1');
     expect(res.body).toContain('Too many failed attempts. Wait 1 second, then try again.');
     expect(browser.cookies.has('account_session')).toBe(false);
-    const events = (await listAuditEvents(t.deps, user.username)).map((e) => e.event);
+    const events = (await listUserAuditEvents(t.deps, user.username)).map((e) => e.event);
     expect(events.filter((e) => e === 'login_failed')).toHaveLength(3);
     expect(events).toContain('login_throttled');
   });

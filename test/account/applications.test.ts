@@ -1,7 +1,7 @@
 // The settings page's "Authorised applications": the applications the user
 // allowed, through the real authorization flow, and revoking one ends its tokens at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../../src/audit/audit.service.ts';
+import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { setPassword } from '../../src/users/users.service.ts';
 import { bearer, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 import { authorize, makeClient, pkcePair, redeem } from '../support/oauth.ts';
@@ -80,7 +80,7 @@ describe('authorised applications on the settings page', () => {
     const after = await browser.get('/account/?done=application_revoked');
     expect(after.body).toContain('The application’s access was revoked.');
     expect(after.body).toContain('No applications.');
-    const events = await listAuditEvents(t.deps, user.username);
+    const events = await listUserAuditEvents(t.deps, user.username);
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['oauth_grant', 'oauth_revoked']));
     expect(events.find((e) => e.event === 'oauth_revoked')).toMatchObject({ actor: 'self', detail: { client_id: client.client_id } });
   });
@@ -137,7 +137,7 @@ describe('what the authorization server stores and refuses', () => {
     const api = await t.app.inject({ url: `/api/v1.1/users/${user.username}/`, headers: { authorization: bearer(String(winner.body.access_token)) } });
     expect(api.statusCode).toBe(401);
     // The trail says the authorization server revoked it.
-    const revoked = (await listAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
+    const revoked = (await listUserAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({ actor: 'system', detail: { client_id: client.client_id, reason: 'revoked by the authorization server' } });
   });
@@ -158,7 +158,7 @@ describe('what the authorization server stores and refuses', () => {
     expect((await refresh()).statusCode).toBe(200);
     const replay = await refresh();
     expect(replay.json()).toMatchObject({ error: 'invalid_grant' });
-    const revoked = (await listAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
+    const revoked = (await listUserAuditEvents(t.deps, user.username)).filter((e) => e.event === 'oauth_revoked');
     expect(revoked).toEqual([expect.objectContaining({ actor: 'system', detail: { client_id: client.client_id, reason: 'revoked by the authorization server' } })]);
   });
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitAfterFailures } from '../../src/auth/login-throttle.ts';
-import { listAuditEvents } from '../../src/audit/audit.service.ts';
+import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +59,7 @@ describe('per account, in memory', () => {
     await makeUser(t.deps, { username: 'audited' });
     for (let i = 0; i < 10; i++) await get(t, 'audited', basic('audited', `wrong-${i}-password`), '198.51.100.200');
     for (let i = 0; i < 5; i++) expect((await get(t, 'audited', basic('audited', 'anything'), '198.51.100.200')).statusCode).toBe(429);
-    const events = await listAuditEvents(t.deps, 'audited', {});
+    const events = await listUserAuditEvents(t.deps, 'audited', {});
     const failed = events.filter((e) => e.event === 'login_failed');
     const throttled = events.filter((e) => e.event === 'login_throttled');
     expect(failed).toHaveLength(10);

@@ -8,7 +8,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EVENTS } from '../../src/audit/audit-events.ts';
-import { listAuditEvents, recordAuditEvent } from '../../src/audit/audit.service.ts';
+import { recordAuditEvent } from '../../src/audit/audit.service.ts';
+import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import type { AuditEventRow } from '../../src/kernel/db/database.ts';
 import type { Deps } from '../../src/kernel/deps.ts';
 import { addEmail, deleteEmail } from '../../src/emails/emails.service.ts';
@@ -280,7 +281,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
     await setPassword(t.deps, other.username, 'the other passphrase');
     await recordAuditEvent(t.deps, { event: 'login_throttled', actor: 'self', userId: user.id, username: user.username, outcome: 'denied' });
 
-    const events = await listAuditEvents(t.deps, 'LATERUSER');
+    const events = await listUserAuditEvents(t.deps, 'LATERUSER');
     expect(events.map((e) => [e.event, e.outcome])).toEqual([
       ['login_failed', 'failure'],
       ['password_changed', 'success'],
@@ -289,14 +290,14 @@ describe('recordAuditEvent and listAuditEvents', () => {
     expect(events.every((e) => e.username === 'lateruser')).toBe(true);
     expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
 
-    expect((await listAuditEvents(t.deps, 'lateruser', { limit: 2 })).map((e) => e.event)).toEqual(['password_changed', 'login_throttled']);
+    expect((await listUserAuditEvents(t.deps, 'lateruser', { limit: 2 })).map((e) => e.event)).toEqual(['password_changed', 'login_throttled']);
     const since = events[1]!.occurred_at;
-    expect((await listAuditEvents(t.deps, 'lateruser', { since })).map((e) => e.event)).toEqual(['password_changed', 'login_throttled']);
-    expect(await listAuditEvents(t.deps, 'lateruser', { since: '2999-01-01T00:00:00.000000Z' })).toEqual([]);
+    expect((await listUserAuditEvents(t.deps, 'lateruser', { since })).map((e) => e.event)).toEqual(['password_changed', 'login_throttled']);
+    expect(await listUserAuditEvents(t.deps, 'lateruser', { since: '2999-01-01T00:00:00.000000Z' })).toEqual([]);
   });
 
   it('an unknown user is a 404', async () => {
-    await expect(listAuditEvents(t.deps, 'nosuchuser')).rejects.toMatchObject({ code: 'not_found', detail: 'No user named "nosuchuser".' });
+    await expect(listUserAuditEvents(t.deps, 'nosuchuser')).rejects.toMatchObject({ code: 'not_found', detail: 'No user named "nosuchuser".' });
   });
 
   it('names every event the issue lists', () => {
