@@ -12,4 +12,6 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // The dependency-cruiser configuration is CommonJS, as that tool reads it.
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
 );
