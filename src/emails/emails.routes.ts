@@ -1,16 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { selfContext } from '../audit/audit-events.ts';
 import { accountOf } from '../http/access.ts';
 import { Type } from '@sinclair/typebox';
 import { BODY_CONTENT_TYPES, ErrorSchema, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
-import { AcceptedSchema, EmailBody } from './emails.schema.ts';
+import { AcceptedSchema, EmailBody, EmailSchema } from './emails.schema.ts';
 import { addEmail, deleteEmail, listUserEmails } from './emails.service.ts';
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from './verification.service.ts';
 
-const emailRef = { $ref: 'Email#' };
+const emailRef = Type.Ref(EmailSchema);
 const path = '/api/v1.1/users/:username/emails/';
 
-export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps): void {
+export function registerEmailRoutes(fastify: FastifyInstance, deps: VerificationDeps): void {
+  // Request bodies and replies are typed from the schemas below.
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     path,
     {
@@ -21,7 +24,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         tags: ['emails'],
         security: securityFor('email_read'),
         params: UsernameParams,
-        response: { 200: { description: 'The addresses.', type: 'array', items: emailRef }, ...accountErrorResponses },
+        response: { 200: { description: 'The addresses.', ...Type.Array(emailRef) }, ...accountErrorResponses },
       },
     },
     (request) => listUserEmails(deps, accountOf(request)),
@@ -42,7 +45,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         response: { 201: { description: 'The new address.', ...emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request))),
+    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), request.body.email, selfContext(request))),
   );
 
   app.delete(
@@ -65,7 +68,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
       },
     },
     async (request, reply) => {
-      await deleteEmail(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request));
+      await deleteEmail(deps, accountOf(request), request.body.email, selfContext(request));
       // The seed page and the spec show `Content-Length: 0` on this 204; Fastify would omit it.
       return reply.code(204).header('content-length', '0').send();
     },
@@ -95,7 +98,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
       },
     },
     async (request, reply) => {
-      const { email } = await requestVerification(deps, accountOf(request), (request.body as { email: string }).email);
+      const { email } = await requestVerification(deps, accountOf(request), request.body.email);
       return reply.code(202).send({ detail: `A verification link is on its way to ${email}.` });
     },
   );
@@ -114,9 +117,9 @@ export function registerEmailRoutes(app: FastifyInstance, deps: VerificationDeps
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
         body: EmailBody,
-        response: { 200: { description: 'The addresses, primary first.', type: 'array', items: emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
+        response: { 200: { description: 'The addresses, primary first.', ...Type.Array(emailRef) }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request) => makeEmailPrimary(deps, accountOf(request), (request.body as { email: string }).email, selfContext(request)),
+    async (request) => makeEmailPrimary(deps, accountOf(request), request.body.email, selfContext(request)),
   );
 }

@@ -1,5 +1,7 @@
 // Rules about a user's email addresses. The database holds the invariants; this file turns
 // their violations into the API's answers.
+import type { Static } from '@sinclair/typebox';
+import type { EmailSchema } from './emails.schema.ts';
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
@@ -12,7 +14,8 @@ import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Ema
 
 export const MAX_EMAILS_PER_USER = 20;
 
-export type EmailRepresentation = { email: string; verified: boolean; primary: boolean };
+/** An address as the API shows it: the route schema's type. */
+export type EmailRepresentation = Static<typeof EmailSchema>;
 
 export function presentEmail(row: Email): EmailRepresentation {
   return { email: row.email, verified: row.verified === 1, primary: row.is_primary === 1 };

@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Deps } from '../kernel/deps.ts';
 import { accountOf } from '../http/access.ts';
 import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
-import { PatchUserBody } from './users.schema.ts';
+import { Type } from '@sinclair/typebox';
+import { PatchUserBody, UserSchema } from './users.schema.ts';
 import { getUser, updateProfile } from './users.service.ts';
 
-const userRef = { description: 'The user.', $ref: 'User#' };
+const userRef = { description: 'The user.', ...Type.Ref(UserSchema) };
 
-export function registerUserRoutes(app: FastifyInstance, deps: Deps): void {
+export function registerUserRoutes(fastify: FastifyInstance, deps: Deps): void {
+  // Request bodies and replies are typed from the schemas below.
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/v1.1/users/:username/',
     {
@@ -38,6 +42,6 @@ export function registerUserRoutes(app: FastifyInstance, deps: Deps): void {
         response: { 200: userRef, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    (request) => updateProfile(deps, accountOf(request).id, request.body as Record<string, unknown>),
+    (request) => updateProfile(deps, accountOf(request).id, request.body),
   );
 }

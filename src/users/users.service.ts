@@ -1,5 +1,7 @@
 // Rules about users: the representation, profile updates, and the admin operations.
 import { createHash } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
+import type { UserSchema } from './users.schema.ts';
 import { ApiError, FieldErrorCollector } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
@@ -23,21 +25,8 @@ import {
   type UserWithPrimaryEmail,
 } from './users.repository.ts';
 
-/** The user as the API shows it (docs/reference/api.md, "The user"). */
-export type UserRepresentation = {
-  id: number;
-  username: string;
-  url: string;
-  date_joined: string;
-  type: 'User';
-  full_name: string;
-  location: string;
-  company: string;
-  profile_url: string;
-  gravatar_url: string;
-  email: string;
-  is_active: boolean;
-};
+/** The user as the API shows it (docs/reference/api.md, "The user"): the route schema's type. */
+export type UserRepresentation = Static<typeof UserSchema>;
 
 export function gravatarUrl(email: string): string {
   const md5 = createHash('md5').update(email.trim().toLowerCase()).digest('hex');
