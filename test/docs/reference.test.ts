@@ -148,11 +148,12 @@ describe('docs/reference/error-codes.md', () => {
     expect(rows.length).toBeGreaterThan(0);
   });
 
-  for (const [code, { status }] of Object.entries(errorsModule.ERROR_CATALOGUE)) {
-    it(`lists ${code} with status ${status}`, () => {
+  for (const [code, { status, detail }] of Object.entries(errorsModule.ERROR_CATALOGUE)) {
+    it(`lists ${code} with status ${status} and its default detail`, () => {
       const row = rows.find((cells) => cells[0] === `\`${code}\``);
       expect(row, `no row for \`${code}\` in the error table of docs/reference/error-codes.md`).toBeDefined();
       expect(row![1], `status of ${code}`).toBe(String(status));
+      expect(row![3], `default detail of ${code}`).toBe(detail);
     });
   }
 
