@@ -8,12 +8,12 @@ const fromEnv = Number(process.env.TEST_TIME_SCALE);
 const timeScale = fromEnv >= 1 ? fromEnv : Math.min(8, Math.max(1, Math.ceil((loadavg()[0] ?? 0) / availableParallelism())));
 
 // Files whose subject does not depend on the store run once, on SQLite: the round trip crosses
-// both stores itself; sockets, the README, and what a browser sees and does are the same on both
+// both stores itself; sockets, the documentation, and what a browser sees and does are the same on both
 // (their server side is tested on both by the other files).
 const STORE_INDEPENDENT = [
   'test/transfer/round-trip.test.ts',
   'test/api/slow-clients.test.ts',
-  'test/docs/readme.test.ts',
+  'test/docs/reference.test.ts',
   'test/architecture/layers.test.ts',
   'test/account/browser.test.ts',
   'test/mail/browser.test.ts',
