@@ -45,7 +45,7 @@ export function needsRehash(passwordHash: string): boolean {
 }
 
 /**
- * The words of this service's name, docker-accounts (package.json, README): a password built on
+ * The words of this service's name, docker-accounts (package.json): a password built on
  * the name of the service is among the first an attacker tries against it (NIST SP 800-63B
  * §3.1.1.2 lists it with the username among the context-specific words to refuse).
  */

@@ -58,7 +58,7 @@ describe('accounts --help', () => {
     const { code, stdout } = await run('--help');
     expect(code).toBe(0);
     expect(stdout).toMatch(/Settings are environment variables/);
-    expect(stdout).toContain('README.md, section "Configuration"');
+    expect(stdout).toContain('docs/reference/configuration.md');
     // The names it gives are settings the configuration reads.
     const config = readFileSync(new URL('../kernel/config.ts', import.meta.url), 'utf8');
     const named = stdout.slice(stdout.indexOf('Settings are'), stdout.indexOf('Every setting')).match(/\b[A-Z][A-Z_]{2,}\b/g) ?? [];

@@ -16,7 +16,7 @@ import { Interrupted, say } from './context.ts';
 /** Every line the command prints about a failure starts so, commander's own included. */
 const ERROR_PREFIX = 'accounts: error: ';
 
-// The settings most deployments set; the README's table has every one.
+// The settings most deployments set; docs/reference/configuration.md has every one.
 const MAIN_SETTINGS = ['HOST', 'PORT', 'DATABASE_URL', 'PUBLIC_URL', 'LOG_LEVEL', 'REDIS_URL', 'SMTP_URL', 'MAIL_FROM', 'WORKERS'];
 
 export function buildProgram(): Command {
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
       'after',
       '\nSettings are environment variables, read by the server and every command alike:\n' +
         `${MAIN_SETTINGS.slice(0, 5).join(', ')},\n${MAIN_SETTINGS.slice(5).join(', ')} and more.\n` +
-        'Every setting, with its default and meaning: README.md, section "Configuration".\n' +
+        'Every setting, with its default and meaning: docs/reference/configuration.md.\n' +
         '`serve --host` and `serve --port` override HOST and PORT.',
     )
     .showSuggestionAfterError(true)

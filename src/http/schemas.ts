@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 export const ErrorSchema = Type.Object(
   {
     detail: Type.String({ description: 'For people.' }),
-    code: Type.String({ description: 'For programs: stable, snake_case. See the error-code catalogue in the README.' }),
+    code: Type.String({ description: 'For programs: stable, snake_case. See the error-code catalogue, docs/reference/error-codes.md.' }),
     errors: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()), { description: 'Field name → messages, for field errors.' })),
   },
   { $id: 'Error', title: 'Error' },

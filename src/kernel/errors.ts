@@ -5,7 +5,7 @@ export type FieldErrors = Record<string, string[]>;
 
 /**
  * The catalogue of error codes: stable, snake_case, each with its status and default detail.
- * README.md ("Error codes") lists the same table; a test keeps the two in step.
+ * docs/reference/error-codes.md lists the same table; a test keeps the two in step.
  */
 export const ERROR_CATALOGUE = {
   invalid: { status: 400, detail: 'Invalid input.' },

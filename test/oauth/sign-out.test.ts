@@ -100,7 +100,7 @@ describe('OpenID RP-initiated logout', () => {
     expect(await sessionsOf(user.id)).toEqual([]);
     const again = await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser });
     expect(again.sawLogin).toBe(true);
-    // The account page's sign-in of that user is over too (see README, "Decisions").
+    // The account page's sign-in of that user is over too (see docs/explanation/decisions.md).
     const account = await browser.get('/account/');
     expect(account.statusCode).toBe(303);
     expect(account.headers.location).toBe('/account/login');
