@@ -4,10 +4,8 @@
 export type TtlCache<K, V> = {
   get(key: K): V | undefined;
   set(key: K, value: V): void;
-  delete(key: K): void;
   /** Drops every entry whose value matches (for invalidation by owner). */
   deleteWhere(predicate: (value: V) => boolean): void;
-  clear(): void;
   readonly size: number;
 };
 
@@ -28,14 +26,8 @@ export function createTtlCache<K, V>(options: { maxEntries: number; ttlMs: numbe
       entries.set(key, { value, expiresAt: now() + options.ttlMs });
       if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value as K);
     },
-    delete(key) {
-      entries.delete(key);
-    },
     deleteWhere(predicate) {
       for (const [key, entry] of entries) if (predicate(entry.value)) entries.delete(key);
-    },
-    clear() {
-      entries.clear();
     },
     get size() {
       return entries.size;

@@ -1,9 +1,8 @@
 // SQL for verification links and for promoting an address. See the migration
 // 2026-11-23-03-email-verifications for the table.
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { Db, EmailVerificationRow } from '../kernel/db/database.ts';
 
-export type EmailVerification = Selectable<EmailVerificationRow>;
 
 export async function insertEmailVerification(db: Db, values: Insertable<EmailVerificationRow>): Promise<void> {
   await db.insertInto('email_verifications').values(values).execute();
