@@ -20,8 +20,8 @@ import { findSignInAccount, replacePasswordHash } from './sign-in.repository.ts'
 export type SignInVia = 'api' | 'account_page' | 'oauth_login';
 
 /**
- * The seam where a second factor plugs in: asked once the password was right, before anyone is
- * signed in or anything is cached. 'none': the password is enough; 'refused': this entry point
+ * The seam where a second factor plugs in: asked each time a password was right (from the cache
+ * too), before anyone is signed in. 'none': the password is enough; 'refused': this entry point
  * may not sign this account in with a password (counted as a failure of its own reason).
  */
 export type SecondFactorGate = (account: AccountRef, via: SignInVia) => Promise<'none' | 'refused'>;
@@ -98,8 +98,15 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
   /** Verifies a password; the Principal, or the 401 (ApiError) saying why in `internal`. */
   const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<Principal> => {
     const username = name.toLowerCase();
-    const cached = cache.getPassword(username, password);
-    if (cached) return { ...cached, cached: true };
+    const principal = cache.getPassword(username, password);
+    const checked = principal ? { ...principal, cached: true } : await checkPasswordOnce(username, password);
+    // Asked on every sign-in, from the cache too: the cache knows the password, not the entry point.
+    if ((await secondFactor({ id: checked.userId, username: checked.username }, via)) === 'refused') throw unauthenticated('second_factor_required');
+    return checked;
+  };
+
+  /** The password against the stored hash (upgraded when weaker than today's); cached when right. */
+  const checkPasswordOnce = async (username: string, password: string): Promise<Principal> => {
     const account = await findSignInAccount(deps.store.db, username);
     // Always verify, against a dummy hash when there is no user, so timing tells nothing.
     const ok = await deps.passwords.verify(account?.password_hash, password);
@@ -107,7 +114,6 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     if (account.password_hash === null) throw unauthenticated('no_password');
     if (!ok) throw unauthenticated('bad_password');
     if (account.is_active !== 1) throw unauthenticated('inactive');
-    if ((await secondFactor(account, via)) === 'refused') throw unauthenticated('second_factor_required');
     if (needsRehash(account.password_hash)) {
       // The hashing parameters were raised since this hash was made: upgrade it now that we
       // have the password (OWASP Password Storage Cheat Sheet, "Upgrading legacy hashes").
