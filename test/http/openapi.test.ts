@@ -23,7 +23,7 @@ const SPEC: Record<string, { scope: string; statuses: number[] }> = {
   'get /api/v1.1/users/{username}/emails/': { scope: 'email_read', statuses: [200, 401, 403, 404, 405, 429, 503] },
   'post /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [201, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
   'delete /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [204, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
-  // Issue 7: 429 is also the per-address limit on verification mails.
+  // 429 is also the per-address limit on verification mails.
   'post /api/v1.1/users/{username}/emails/verification/': { scope: 'email_write', statuses: [202, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
   'post /api/v1.1/users/{username}/emails/primary/': { scope: 'email_write', statuses: [200, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
 };
