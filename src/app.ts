@@ -138,6 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ipFailuresPerMinute: config.loginIpMaxFailuresPerMinute,
     redis: options.redis,
     keyPrefix: config.redisPrefix,
+    clock: deps.clock,
   });
   registerAccessControl(app, deps, metrics, throttle);
   const mailer = createMailer({
