@@ -43,7 +43,11 @@ function resolveRefs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(resolveRefs);
   if (schema && typeof schema === 'object') {
     const ref = (schema as { $ref?: string }).$ref;
-    if (ref) return resolveRefs(doc.components.schemas[ref.replace('#/components/schemas/', '')]);
+    if (ref) {
+      const target = doc.components.schemas[ref.replace('#/components/schemas/', '')];
+      if (target === undefined) throw new Error(`${ref} is not in the document`);
+      return resolveRefs(target);
+    }
     return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, resolveRefs(v)]));
   }
   return schema;
@@ -91,41 +95,103 @@ describe('the OpenAPI document', () => {
 });
 
 describe('real responses match the documented schemas', () => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // Strict: a keyword or a format Ajv does not know fails the compilation instead of being
+  // skipped, so no part of a schema goes unchecked.
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
   ajv.addFormat('uri', (s: string) => URL.canParse(s));
 
-  async function check(method: string, url: string, docKey: string, payload?: unknown) {
-    const res = await t.app.inject({ method: method as 'GET', url, headers: { authorization: auth, 'content-type': 'application/json' }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
-    const op = operations().find((o) => o.key === docKey)!.op;
-    const documented = op.responses[String(res.statusCode)];
-    expect(documented, `${docKey} answered ${res.statusCode}, which is not documented`).toBeDefined();
-    const schema = documented!.content?.['application/json']?.schema;
-    if (schema === undefined) {
-      expect(res.body).toBe('');
-      return res;
+  type Answer = { statusCode: number; headers: Record<string, unknown>; body: string };
+
+  /** The answer has `status`, which the document gives the operation, and the body it documents. */
+  function expectDocumented(docKey: string, status: number, res: Answer): void {
+    expect(res.statusCode, `${docKey}: ${res.body}`).toBe(status);
+    const op = operations().find((o) => o.key === docKey)?.op;
+    expect(op, `${docKey} is not in the document`).toBeDefined();
+    const documented = op!.responses[String(status)];
+    expect(documented, `${docKey} answered ${status}, which is not documented`).toBeDefined();
+    if (documented!.content === undefined) {
+      expect(res.body, `${docKey} ${status} documents no body`).toBe('');
+      return;
     }
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const schema = documented!.content[mediaType]?.schema;
+    expect(schema, `${docKey} ${status}: no schema for ${mediaType || 'a body without a Content-Type'}`).toBeDefined();
     const validate = ajv.compile(resolveRefs(schema) as object);
-    expect(validate(res.json()), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(JSON.parse(res.body)), `${docKey} ${status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+
+  const exercised = new Set<string>();
+
+  async function check(method: string, url: string, docKey: string, status: number, payload?: unknown) {
+    const res = await t.app.inject({ method: method as 'GET', url, headers: { authorization: auth, 'content-type': 'application/json' }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
+    expectDocumented(docKey, status, res);
+    exercised.add(`${docKey} ${status}`);
     return res;
   }
 
   it('for successes', async () => {
-    await check('GET', '/api/v1.1/users/docuser/', 'get /api/v1.1/users/{username}/');
-    await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', { location: 'Doc Town' });
-    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
-    await check('GET', '/api/v1.1/users/docuser/emails/', 'get /api/v1.1/users/{username}/emails/');
-    await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'doc2@example.com' });
-    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', { email: 'doc3@example.com' });
-    const accepted = await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', { email: 'doc3@example.com' });
-    expect(accepted.statusCode).toBe(202);
-    await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', { email: 'docuser@example.com' });
+    await check('GET', '/api/v1.1/users/docuser/', 'get /api/v1.1/users/{username}/', 200);
+    await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', 200, { location: 'Doc Town' });
+    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', 201, { email: 'doc2@example.com' });
+    await check('GET', '/api/v1.1/users/docuser/emails/', 'get /api/v1.1/users/{username}/emails/', 200);
+    await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', 204, { email: 'doc2@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', 201, { email: 'doc3@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', 202, { email: 'doc3@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', 200, { email: 'docuser@example.com' });
+    // Every success the document names was answered and checked.
+    const successes = operations().flatMap(({ key, op }) => Object.keys(op.responses).filter((status) => status.startsWith('2')).map((status) => `${key} ${status}`));
+    expect([...exercised].filter((checked) => / 2\d\d$/.test(checked)).sort()).toEqual(successes.sort());
   });
 
   it('for errors', async () => {
-    expect((await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', { bogus: 1 })).statusCode).toBe(400);
-    expect((await check('GET', '/api/v1.1/users/nobodyhere/', 'get /api/v1.1/users/{username}/')).statusCode).toBe(404);
-    expect((await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', { email: 'nope@example.com' })).statusCode).toBe(404);
-    expect((await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', { email: 'nope@example.com' })).statusCode).toBe(400);
-    expect((await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', { email: 'nope@example.com' })).statusCode).toBe(404);
+    await check('PATCH', '/api/v1.1/users/docuser/', 'patch /api/v1.1/users/{username}/', 400, { bogus: 1 });
+    await check('GET', '/api/v1.1/users/nobodyhere/', 'get /api/v1.1/users/{username}/', 404);
+    await check('DELETE', '/api/v1.1/users/docuser/emails/', 'delete /api/v1.1/users/{username}/emails/', 404, { email: 'nope@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', 400, { email: 'nope@example.com' });
+    await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', 404, { email: 'nope@example.com' });
+  });
+
+  it('the check itself refuses what the document does not say', () => {
+    const json = { 'content-type': 'application/json; charset=utf-8' };
+    const email = { email: 'a@example.com', verified: true, primary: true };
+    const emails = 'post /api/v1.1/users/{username}/emails/';
+    const userKey = 'get /api/v1.1/users/{username}/';
+    const user = {
+      id: 1,
+      username: 'a',
+      url: 'https://accounts.example.test/api/v1.1/users/a/',
+      date_joined: '2014-02-12T17:58:01.431312Z',
+      type: 'User',
+      full_name: '',
+      location: '',
+      company: '',
+      profile_url: '',
+      gravatar_url: 'https://www.gravatar.com/avatar/x',
+      email: 'a@example.com',
+      is_active: true,
+    };
+    // What passes, so that each refusal below is for its one difference.
+    expectDocumented(emails, 201, { statusCode: 201, headers: json, body: JSON.stringify(email) });
+    expectDocumented('delete /api/v1.1/users/{username}/emails/', 204, { statusCode: 204, headers: {}, body: '' });
+    expectDocumented(userKey, 200, { statusCode: 200, headers: json, body: JSON.stringify(user) });
+    const refusals: Array<[string, number, Answer]> = [
+      // Another status than expected, even a documented one.
+      [emails, 201, { statusCode: 400, headers: json, body: JSON.stringify({ detail: 'x', code: 'invalid' }) }],
+      // A status the document does not give the operation.
+      [emails, 200, { statusCode: 200, headers: json, body: JSON.stringify(email) }],
+      // A required property missing, one too many, one of the wrong type.
+      [emails, 201, { statusCode: 201, headers: json, body: JSON.stringify({ email: 'a@example.com', verified: true }) }],
+      [emails, 201, { statusCode: 201, headers: json, body: JSON.stringify({ ...email, extra: 1 }) }],
+      [emails, 201, { statusCode: 201, headers: json, body: JSON.stringify({ ...email, primary: 'yes' }) }],
+      // An error body where the document has an address.
+      [emails, 201, { statusCode: 201, headers: json, body: JSON.stringify({ detail: 'x', code: 'invalid' }) }],
+      // A media type the document does not have.
+      [emails, 201, { statusCode: 201, headers: { 'content-type': 'text/html' }, body: JSON.stringify(email) }],
+      // A body where the document has none.
+      ['delete /api/v1.1/users/{username}/emails/', 204, { statusCode: 204, headers: json, body: '{}' }],
+      // A format broken: the user's url is not a URL.
+      [userKey, 200, { statusCode: 200, headers: json, body: JSON.stringify({ ...user, url: 'not a url' }) }],
+    ];
+    for (const [docKey, status, answer] of refusals) expect(() => expectDocumented(docKey, status, answer), `${docKey} ${status}: ${answer.body}`).toThrow();
   });
 });
