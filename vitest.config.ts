@@ -11,13 +11,13 @@ const timeScale = fromEnv >= 1 ? fromEnv : Math.min(8, Math.max(1, Math.ceil((lo
 // both stores itself; sockets, the documentation, and what a browser sees and does are the same on both
 // (their server side is tested on both by the other files).
 const STORE_INDEPENDENT = [
-  'test/transfer/round-trip.test.ts',
-  'test/api/slow-clients.test.ts',
+  'test/transfer/round-trip.e2e.test.ts',
+  'test/http/slow-clients.test.ts',
   'test/docs/reference.test.ts',
   'test/architecture/layers.test.ts',
-  'test/account/browser.test.ts',
-  'test/mail/browser.test.ts',
-  'test/oauth/browser-sign-out.test.ts',
+  'test/account/settings.browser.test.ts',
+  'test/emails/verification-pages.browser.test.ts',
+  'test/oauth/sign-out.browser.test.ts',
 ];
 
 // The unit tests run once; everything else under test/ runs twice, on SQLite and on PostgreSQL.

@@ -137,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ipFailuresPerMinute: config.loginIpMaxFailuresPerMinute,
     redis: options.redis,
     keyPrefix: config.redisPrefix,
+    clock: deps.clock,
   });
   const signIn = createServerSignIn(deps, throttle, authCache);
   registerAccessControl(app, signIn, metrics);

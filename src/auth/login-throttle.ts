@@ -3,6 +3,7 @@
 // memory, or in Redis when REDIS_URL is set so that every instance shares them.
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Clock } from '../kernel/clock.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { clientKey } from './client-key.ts';
 
@@ -14,6 +15,8 @@ export type LoginThrottleOptions = {
   redis?: Redis | undefined;
   /** Prefix of every Redis key, so that several services can share one Redis. */
   keyPrefix: string;
+  /** Whose time decides when a lock-out ends: the app's, so that tests can move it. */
+  clock: Clock;
 };
 
 export type Attempt = {
@@ -36,6 +39,12 @@ const FIRST_WAIT_S = 1;
 const LONGEST_WAIT_S = 15 * 60;
 // Failures are forgotten a day after the first one of a series even without a success.
 const FAILURE_MEMORY_S = 24 * 60 * 60;
+// A lock-out is stored as the moment it ends, in epoch ms by the app's clock, and that clock
+// decides when it is over (instances sharing Redis must agree on the time, as they must for the
+// expiry of tokens and sessions). The entry outlives that moment by this much before the store
+// (memory, or Redis) drops it: it is read until the end, and a clock set back cannot make a
+// lock-out last more than this longer.
+const BLOCK_ENTRY_EXTRA_S = 60;
 
 export function waitAfterFailures(failures: number, maxFailures: number): number {
   if (failures < maxFailures) return 0;
@@ -66,8 +75,10 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       const byIp = await ipFailures.get(clientKey(ip));
       if (byIp && byIp.consumedPoints >= options.ipFailuresPerMinute) throw tooMany(byIp.msBeforeNext);
       if (username === undefined) return;
+      // The entry's points are the moment the lock-out ends.
       const blocked = await accountBlocks.get(accountKey(username));
-      if (blocked && blocked.consumedPoints > 1 && blocked.msBeforeNext > 0) throw tooMany(blocked.msBeforeNext);
+      const left = blocked ? blocked.consumedPoints - options.clock.nowMs() : 0;
+      if (left > 0) throw tooMany(left);
     },
 
     async failed({ username, ip }) {
@@ -78,7 +89,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       const key = accountKey(username);
       const failures = (await accountFailures.consume(key)).consumedPoints;
       const wait = waitAfterFailures(failures, options.maxFailures);
-      if (wait > 0) await accountBlocks.block(key, wait);
+      if (wait > 0) await accountBlocks.set(key, Math.ceil(options.clock.nowMs() + wait * 1000), wait + BLOCK_ENTRY_EXTRA_S);
       return wait;
     },
 

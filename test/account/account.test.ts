@@ -1,4 +1,4 @@
-// Issue 7, items 4–6, over HTTP (inject): login and logout, sessions and their timeouts, CSRF,
+// The account pages over HTTP (inject): login and logout, sessions and their timeouts, CSRF,
 // every form of the settings page on its success and error paths, brute force on the login form.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { setActive } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
-import { browserFor, setCookies } from './session.ts';
+import { browserFor, setCookies } from '../support/inject-browser.ts';
 
 let now = Date.now();
 const clock: Clock = { nowMs: () => now, nowIso: () => formatMicros(now * 1000) };

@@ -18,7 +18,7 @@ afterAll(async () => t.close());
 function signInWith(gate: SecondFactorGate, audited: SignInAuditEvent[] = []) {
   const cache = createAuthCache();
   return createSignIn(t.deps, {
-    throttle: createLoginThrottle({ maxFailures: 10, ipFailuresPerMinute: 100, keyPrefix: 'seam:' }),
+    throttle: createLoginThrottle({ maxFailures: 10, ipFailuresPerMinute: 100, keyPrefix: 'seam:', clock: t.deps.clock }),
     cache,
     personalTokens: personalTokenVerifier(t.deps, cache),
     bearerTokens: [],

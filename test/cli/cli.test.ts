@@ -1,13 +1,14 @@
 // `accounts migrate`, `--help` on every command, and configuration errors: the binary as a real
 // process on a real database of the project's dialect (a SQLite file, or a PostgreSQL database).
-// Users and tokens are in users.test.ts and tokens.test.ts, bad input in errors.test.ts.
+// The user and token commands are in test/users/ and test/tokens/, client and grant commands in
+// test/oauth/, bad input in errors.test.ts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/kernel/db/migrations/index.ts';
 import { TEST_DIALECT } from '../support/database.ts';
 import { runCli } from '../support/processes.ts';
-import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
+import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from '../support/cli.ts';
 
 const TABLES = ['access_tokens', 'emails', 'schema_migrations', 'users'];
 
@@ -103,7 +104,7 @@ describe('configuration', () => {
   });
 
   // The server used to loop for ever in mkdir on a path under /proc. (Other bad paths, and the
-  // other commands, are in src/db/sqlite.test.ts and src/cli/main.test.ts, in process.)
+  // other commands, are in src/kernel/db/sqlite.test.ts and src/cli/main.test.ts, in process.)
   it.skipIf(TEST_DIALECT !== 'sqlite')('a SQLite path that cannot work stops the server at once: one line naming DATABASE_URL, exit 1', async () => {
     const started = performance.now();
     const result = await runCli(['serve'], { env: { DATABASE_URL: 'sqlite:/proc/forbidden/accounts.db', LOG_LEVEL: 'info' } });

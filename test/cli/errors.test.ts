@@ -2,7 +2,7 @@
 // non-zero exit, and nothing written to the database. All on one database holding one user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/token-format.ts';
-import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from './helpers.ts';
+import { cliOnTempDb, expectOneLineFailure, lines, type Cli } from '../support/cli.ts';
 
 let cli: Cli;
 

@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 import { authorize, makeClient, pkcePair, redeem } from '../support/oauth.ts';
-import type { Browser } from '../account/session.ts';
+import type { Browser } from '../support/inject-browser.ts';
 
 let t: TestApp;
 let client: Awaited<ReturnType<typeof makeClient>>;

@@ -5,7 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { createClient, type CreatedClient } from '../../src/oauth/clients.service.ts';
 import type { Deps } from '../../src/kernel/deps.ts';
-import { browserFor, type Browser } from '../account/session.ts';
+import { browserFor, type Browser } from './inject-browser.ts';
 
 export const REDIRECT_URI = 'https://app.example.test/callback';
 

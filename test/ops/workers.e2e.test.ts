@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { cliCreateUser, databaseEnv } from './helpers.ts';
+import { cliCreateUser, databaseEnv } from '../support/e2e.ts';
 import { scaled } from '../support/time.ts';
 
 const PASSWORD = 'two workers password';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { cliCreateUser, databaseEnv, tally, withTestStore } from './helpers.ts';
+import { cliCreateUser, databaseEnv, tally, withTestStore } from '../support/e2e.ts';
 
 const PASSWORD = 'shutdown password';
 const CONCURRENT = 40; // enough argon2 work that some requests are still in flight when the signal lands, even on a loaded machine

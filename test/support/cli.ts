@@ -1,17 +1,18 @@
-// Shared by the CLI tests: the `accounts` binary bound to one database of the project's dialect
-// (a SQLite file, or a fresh PostgreSQL database), and small HTTP helpers for checking, on a
-// running server, what the CLI changed.
+// Shared by the tests of the CLI's commands (test/cli/, and the user, token, client and grant
+// commands in test/users/, test/tokens/ and test/oauth/): the `accounts` binary bound to one
+// database of the project's dialect (a SQLite file, or a fresh PostgreSQL database), and small
+// HTTP helpers for checking, on a running server, what the CLI changed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/kernel/config.ts';
 import { openStore } from '../../src/kernel/db/connect.ts';
-import { PUBLIC_URL, makeTempDir } from '../support/app.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { BIN, NODE, ROOT, type CliResult } from '../support/processes.ts';
-import { scaled } from '../support/time.ts';
-import { runCliInProcess } from '../support/cli-in-process.ts';
+import { PUBLIC_URL, makeTempDir } from './app.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { BIN, NODE, ROOT, type CliResult } from './processes.ts';
+import { scaled } from './time.ts';
+import { runCliInProcess } from './cli-in-process.ts';
 
 export { PUBLIC_URL };
 

@@ -1,4 +1,4 @@
-// Issue 7, "Done when": a real SMTP peer receives the verification mail, headless Chromium (Debian's
+// A real SMTP peer receives the verification mail, headless Chromium (Debian's
 // /usr/bin/chromium through playwright-core) opens its link and presses Confirm; the address is
 // then verified and can become primary.
 import type { Browser } from 'playwright-core';

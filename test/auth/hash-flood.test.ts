@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, buildTestApp, makeToken, makeUser, bearer, type TestApp } from '../support/app.ts';
-import { browserFor } from '../account/session.ts';
+import { browserFor } from '../support/inject-browser.ts';
 
 let t: TestApp;
 const logLines: string[] = [];

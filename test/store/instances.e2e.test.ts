@@ -7,14 +7,14 @@
 //   process) stop working on every instance within 5 seconds.
 // The other two points, concurrent adds of one address through different instances (exactly one
 // 201) and concurrent PATCHes of different fields through different instances (nothing lost),
-// are concurrency.test.ts, which runs two instances on one database of each dialect too.
+// are concurrency.e2e.test.ts, which runs two instances on one database of each dialect too.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/kernel/db/migrations/index.ts';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { runCli, startServer, type ServerProcess } from '../support/processes.ts';
-import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, eventually, withTestStore } from './helpers.ts';
+import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, eventually, withTestStore } from '../support/e2e.ts';
 
 const INSTANCES = 3;
 const WITHIN_MS = 5_000;

@@ -109,7 +109,7 @@ async function send(category: string, marker: string, req: HostileRequest): Prom
     url: req.url,
     headers,
     // A fresh address per request: the per-IP budget of failed authentications is not what is
-    // tested here (test/api/brute-force.test.ts is), and must not turn later requests into 429s.
+    // tested here (test/auth/brute-force.test.ts is), and must not turn later requests into 429s.
     remoteAddress: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
     ...(req.payload !== undefined ? { payload: req.payload } : {}),
   };

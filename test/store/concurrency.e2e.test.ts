@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTempDir } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, tally } from './helpers.ts';
+import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, tally } from '../support/e2e.ts';
 
 const dir = makeTempDir('accounts-e2e-concurrency-');
 let env: Record<string, string>;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { cliOnTempDb, eventually, get, lastLine, lines, send, type Cli } from './helpers.ts';
+import { cliOnTempDb, eventually, get, lastLine, lines, send, type Cli } from '../support/cli.ts';
 
 const TOKEN_SHAPE = /^dapat_[0-9A-Za-z]{38}$/;
 const DAY_MS = 86_400_000;

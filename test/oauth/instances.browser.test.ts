@@ -1,5 +1,5 @@
-// Issue 4, items 4, 8 and 9 against two `accounts serve` instances on one database (one SQLite
-// file, or one PostgreSQL database), with the same PUBLIC_URL as behind a load balancer:
+// Two `accounts serve` instances on one database (one SQLite file, or one PostgreSQL database),
+// with the same PUBLIC_URL as behind a load balancer:
 // - token lifetimes follow the settings (OAUTH_ACCESS_TOKEN_SECONDS here), codes live 60 s;
 // - a code issued through one instance is redeemed through the other, and its tokens work on both;
 // - a token revoked (RFC 7009) through one instance, an access token that has expired, a grant
@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/kernel/config.ts';
 import { createDeps } from '../../src/wiring.ts';
 import { createAuthCache } from '../../src/auth/auth-cache.ts';
 import { createClient } from '../../src/oauth/clients.service.ts';
-import { eventually, withTestStore } from '../e2e/helpers.ts';
+import { eventually, withTestStore } from '../support/e2e.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
 import {
   DEFAULT_SCOPE,
@@ -205,7 +205,7 @@ describe('two instances on one database', () => {
 // it, one in 64 begins with '-', which the CLI's option parser takes for an option. The tests
 // above put '--' before client ids, so as not to fail one run in 64; this one looks for such an
 // id (500 clients make one with a probability of 99.96% if the generator allows them) and uses
-// it as the issue writes the commands.
+// it the way the commands are documented: `accounts grant revoke USERNAME CLIENT_ID`, no `--`.
 describe('every client id works as the CLI argument it is printed for', () => {
   it('`accounts grant revoke USERNAME CLIENT_ID` and `accounts client delete CLIENT_ID` take an id that begins with "-" as the id', async () => {
     const id = await withTestStore(server.database, async (store) => {

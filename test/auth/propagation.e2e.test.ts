@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import { runCli, startServer, type ServerProcess } from '../support/processes.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, eventually } from './helpers.ts';
+import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv, eventually } from '../support/e2e.ts';
 
 const WITHIN_MS = 5_000;
 const PASSWORD = 'first password 1';

@@ -1,4 +1,4 @@
-// Issue 7, "Done when": in headless Chromium (Debian's /usr/bin/chromium through playwright-core),
+// In headless Chromium (Debian's /usr/bin/chromium through playwright-core),
 // log in, edit the profile, add an address, verify it through the mail a real SMTP peer receives,
 // make it primary, create a token (read from the page) and use it, revoke it, change the password,
 // log out. With SCREENSHOTS=1 it saves the pages the docs show to docs/screenshots/.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, makeTempDir } from '../support/app.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { freePort, runCli, startServer, type ServerProcess } from '../support/processes.ts';
-import { cliCreateUser, databaseEnv } from './helpers.ts';
+import { cliCreateUser, databaseEnv } from '../support/e2e.ts';
 
 const PASSWORD = 'real process password';
 const dir = makeTempDir('accounts-e2e-authfail-');

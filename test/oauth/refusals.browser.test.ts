@@ -1,4 +1,4 @@
-// Issue 4, "Done when": every refusal of the authorization server, against a running `accounts
+// Every refusal of the authorization server, against a running `accounts
 // serve`, with openid-client (and plain fetch where a client library would not even send the
 // request) and codes obtained in headless Chromium: wrong redirect URI, unknown client, missing
 // or `plain` PKCE, implicit and hybrid grants, unknown scopes, reused codes, wrong secrets, the

@@ -4,8 +4,8 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/kernel/config.ts';
 import { openStore } from '../../src/kernel/db/connect.ts';
 import type { Store } from '../../src/kernel/db/store.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { runCli } from '../support/processes.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { runCli } from './processes.ts';
 
 /**
  * A fresh, empty database of the project's dialect (a file in `dir` on SQLite), and the

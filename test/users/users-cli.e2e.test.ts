@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
-import { HAS_SCRIPT, PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines, runOnTerminal, type Cli } from './helpers.ts';
+import { HAS_SCRIPT, PUBLIC_URL, cliOnTempDb, eventually, get, lastLine, lines, runOnTerminal, type Cli } from '../support/cli.ts';
 
 let cli: Cli;
 let server: ServerProcess;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, makeTempDir } from '../support/app.ts';
 import { startServer, type ServerProcess } from '../support/processes.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv } from './helpers.ts';
+import { ALL_SCOPES, cliCreateToken, cliCreateUser, databaseEnv } from '../support/e2e.ts';
 
 const PASSWORD = 'PwSecretHunter2xyz';
 const WRONG_PASSWORD = 'WrongPwSecretQ9z';

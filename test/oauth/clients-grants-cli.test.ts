@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/kernel/config.ts';
 import { openStore } from '../../src/kernel/db/connect.ts';
 import type { Store } from '../../src/kernel/db/store.ts';
 import type { OAuthArtifactRow, OAuthClientRow } from '../../src/kernel/db/database.ts';
-import { PUBLIC_URL, cliOnTempDb, expectOneLineFailure, lastLine, lines, type Cli } from './helpers.ts';
+import { PUBLIC_URL, cliOnTempDb, expectOneLineFailure, lastLine, lines, type Cli } from '../support/cli.ts';
 
 const CLIENT_ID_SHAPE = /^[A-Za-z0-9_-]{24}$/;
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;

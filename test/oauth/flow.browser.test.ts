@@ -1,4 +1,4 @@
-// Issue 4, "Done when": the whole OAuth flow against a running `accounts serve`, with a real OAuth
+// The whole OAuth flow against a running `accounts serve`, with a real OAuth
 // client library (openid-client) and a real browser (headless Chromium through playwright-core):
 // authorize (login page, consent page), redeem, call the API, refresh with rotation and a narrower
 // scope, replay a refresh token, revoke, introspect, read the metadata, OpenID Connect; Deny; a
@@ -90,7 +90,7 @@ describe('authorize in Chromium, redeem with openid-client, call the API, refres
     expect(new URL(page.url()).pathname).toMatch(/^\/api\/v1\.1\/o\/interaction\/[\w-]+\/$/);
     expect(await page.title()).toBe('Log in');
     expect(await page.locator('#client-name').innerText()).toBe(APP_NAME);
-    // The inputs are labelled, and named as the issue says.
+    // The inputs are labelled, and named username and password.
     expect(await page.getByLabel('Username').getAttribute('name')).toBe('username');
     expect(await page.getByLabel('Password').getAttribute('name')).toBe('password');
 

@@ -5,9 +5,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitAfterFailures } from '../../src/auth/login-throttle.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
+import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The apps run on this clock: a lock-out ends when the test moves it past the wait, not when
+// real time has passed.
+let now = Date.now();
+const clock: Clock = { nowMs: () => now, nowIso: () => formatMicros(now * 1000) };
 const path = (u: string) => `/api/v1.1/users/${u}/`;
 
 function get(t: TestApp, username: string, authorization: string, ip = '203.0.113.7') {
@@ -24,7 +28,7 @@ describe('per account, in memory', () => {
   let t: TestApp;
   let password: string;
   beforeAll(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({ clock });
     password = (await makeUser(t.deps, { username: 'victim' })).password;
     await makeUser(t.deps, { username: 'bystander' });
   });
@@ -42,13 +46,21 @@ describe('per account, in memory', () => {
     // Case does not dodge the counter.
     expect((await get(t, 'victim', basic('VICTIM', password))).statusCode).toBe(429);
 
-    await sleep(1100);
+    // The lock-out lasts its whole second, and not a moment more.
+    now += 999;
+    expect((await get(t, 'victim', basic('victim', password))).statusCode).toBe(429);
+    now += 1;
     expect((await get(t, 'victim', basic('victim', 'still wrong!!'))).statusCode).toBe(401); // the 11th failure
     const longer = await get(t, 'victim', basic('victim', password));
     expect(longer.statusCode).toBe(429);
     expect(longer.headers['retry-after']).toBe('2');
+    // Retry-After counts down with the clock.
+    now += 1500;
+    const later = await get(t, 'victim', basic('victim', password));
+    expect(later.statusCode).toBe(429);
+    expect(later.headers['retry-after']).toBe('1');
 
-    await sleep(2100);
+    now += 500;
     expect((await get(t, 'victim', basic('victim', password))).statusCode).toBe(200);
     // The count starts again from zero.
     for (let i = 0; i < 9; i++) expect((await get(t, 'victim', basic('victim', `wrong-${i}-again`))).statusCode).toBe(401);
@@ -147,9 +159,10 @@ describe('shared through Redis by several instances', () => {
     redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, enableOfflineQueue: false });
     await redis.connect();
     const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
-    a = await buildTestApp({ redis, env: { REDIS_PREFIX: prefix } });
+    a = await buildTestApp({ redis, clock, env: { REDIS_PREFIX: prefix } });
     await makeUser(a.deps, { username: 'shared' });
-    b = await buildTestApp({ redis, env: { REDIS_PREFIX: prefix }, databaseUrl: a.config.databaseUrl });
+    await makeUser(a.deps, { username: 'sharedwait' });
+    b = await buildTestApp({ redis, clock, env: { REDIS_PREFIX: prefix }, databaseUrl: a.config.databaseUrl });
   });
   afterAll(async () => {
     await b.close();
@@ -167,5 +180,29 @@ describe('shared through Redis by several instances', () => {
     const keys = await redis.keys(`${a.config.redisPrefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     await redis.del(...keys);
+  });
+
+  it('a lock-out set through one instance holds on the other until its wait is over, and a success through either resets', async () => {
+    const right = basic('sharedwait', 'correct horse battery staple');
+    for (let i = 0; i < 10; i++) expect((await get(a, 'sharedwait', basic('sharedwait', `wrong-${i}-password`), `198.51.100.${20 + i}`)).statusCode).toBe(401);
+    const blocked = await get(b, 'sharedwait', right);
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.headers['retry-after']).toBe('1');
+    now += 999;
+    expect((await get(b, 'sharedwait', right)).statusCode).toBe(429);
+    now += 1;
+    // The 11th failure, through the other instance: the next wait is 2 s, on both.
+    expect((await get(b, 'sharedwait', basic('sharedwait', 'still wrong!!'))).statusCode).toBe(401);
+    const longer = await get(a, 'sharedwait', right);
+    expect(longer.statusCode).toBe(429);
+    expect(longer.headers['retry-after']).toBe('2');
+    now += 1999;
+    expect((await get(b, 'sharedwait', right)).headers['retry-after']).toBe('1');
+    now += 1;
+    expect((await get(b, 'sharedwait', right)).statusCode).toBe(200);
+    // The success reset the count that both instances keep.
+    for (let i = 0; i < 9; i++) expect((await get(i % 2 === 0 ? a : b, 'sharedwait', basic('sharedwait', `wrong-${i}-again`), `198.51.100.${40 + i}`)).statusCode).toBe(401);
+    expect((await get(a, 'sharedwait', right)).statusCode).toBe(200);
+    await redis.del(...(await redis.keys(`${a.config.redisPrefix}*`)));
   });
 });

@@ -1,4 +1,4 @@
-// Issue 7, items 1–3: a verification mail through a real SMTP peer, its link's page, single use,
+// A verification mail through a real SMTP peer, its link's page, single use,
 // expiry, the per-address limit, and making a verified address primary.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
