@@ -298,6 +298,23 @@ describe('CSRF', () => {
 });
 
 describe('the settings forms', () => {
+  it('escapes what the user typed: a profile and a token name holding markup come out as text', async () => {
+    const hostile = '<script>alert("x")</script>';
+    const { user, browser } = await loggedIn();
+    await browser.get('/account/');
+    expect((await browser.post('/account/profile', { full_name: hostile, location: '"><img src=x onerror=alert(1)>' })).statusCode).toBe(303);
+    expect((await browser.post('/account/tokens/create', { name: hostile, scope_profile_read: '1', expires_in: 'never' })).statusCode).toBe(303);
+    const page = await browser.get('/account/?done=token_created');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toMatch(/<script|<img/);
+    expect(page.body).toContain('<h1>&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</h1>');
+    expect(page.body).toContain('value="&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;"');
+    expect(page.body).toContain('Token “&#60;script&#62;');
+    expect(page.body).toContain(`Signed in as <strong id="who">${user.username}</strong>`);
+    // A ?done= that names no notice (not even an inherited property) shows none.
+    for (const done of ['constructor', '__proto__', 'toString']) expect((await browser.get(`/account/?done=${done}`)).body).not.toContain('class="notice"');
+  });
+
   it('profile: saves the PATCH fields (Post/Redirect/Get) and shows validation messages beside each field', async () => {
     const { user, browser } = await loggedIn();
     await browser.get('/account/');
