@@ -37,6 +37,8 @@ import { loadProviderSecrets } from './oauth/keys.ts';
 import { registerOAuthRoutes } from './oauth/oauth.routes.ts';
 import { registerInteractionRoutes } from './oauth/interaction.routes.ts';
 import { UserSchema } from './users/users.schema.ts';
+import { OAUTH_PATHS } from './oauth/paths.ts';
+import { answerUnknownPage, registerWeb } from './web/site.ts';
 
 export type AppOptions = {
   config: Config;
@@ -113,7 +115,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(UserSchema);
   app.addSchema(EmailSchema);
   app.addSchema(AcceptedSchema);
-  registerMethodNotAllowed(app);
+  registerMethodNotAllowed(app, (request, reply) => answerUnknownPage(request, reply, config.publicUrl));
+  // The web layer (src/web): cookies, the pages' security headers, pages redirected to
+  // PUBLIC_URL's host, the landing page at /; browsers get an HTML 404 (above), API clients JSON.
+  await registerWeb(app, { publicUrl: config.publicUrl, pagePrefixes: ['/account/', OAUTH_PATHS.authorization, OAUTH_PATHS.interaction, OAUTH_PATHS.endSession] });
   await app.register(swagger, openApiOptions(config));
   // The API browser is a page like the others: never framed (clickjacking), never kept by a cache.
   await app.register(swaggerUi, {

@@ -38,7 +38,9 @@ export async function serve(config: Config): Promise<void> {
     const metrics = createMetrics(store);
     app = await buildApp({ config, store, lifecycle, redis, metrics });
     logger.current = app.log;
-    await app.listen({ host: config.host, port: config.port });
+    // The address it listens on is not always the one to open: pages are served at PUBLIC_URL's
+    // host (src/web/host.ts), and a browser that opens another name is sent there.
+    await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `Server listening at ${address}; open ${config.publicUrl} (PUBLIC_URL)` });
     if (config.metricsPort !== undefined) {
       metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort).catch((error: Error) => {
         throw new Error(`cannot serve metrics on METRICS_HOST:METRICS_PORT (${config.metricsHost}:${config.metricsPort}): ${error.message}`, { cause: error });

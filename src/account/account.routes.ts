@@ -3,11 +3,16 @@
 // (Post/Redirect/Get). A form with errors is shown again at once (400) with each message beside
 // its field. A new token is stored nowhere but its digest: it travels to the next GET in a
 // one-minute HttpOnly cookie, which that GET shows once and clears.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
 import { toApiError } from '../http/error-handler.ts';
-import { isCrossSiteForm, sendPage } from '../http/pages.ts';
+import { cookieJar, hostCookie } from '../web/cookies.ts';
+import { createCsrf, isCrossSiteForm } from '../web/csrf.ts';
+import { formOf, queryParam, type Form } from '../web/forms.ts';
+import type { Html } from '../web/html.ts';
+import { messagePage } from '../web/layout.ts';
+import { seeOther, sendPage } from '../web/send.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
 import type { AccountRef } from '../auth/principal.ts';
@@ -18,9 +23,8 @@ import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
-import { ACCOUNT_CSP, EXPIRY_CHOICES, NOTICES, loginPage, messagePage, settingsPage, type FormErrors } from './account.pages.ts';
+import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
-import { sameSecret } from '../kernel/crypto.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
@@ -28,38 +32,17 @@ const LOGIN_CSRF_COOKIE = 'account_login_csrf';
 const LOGIN_FORM_SECONDS = 60 * 60;
 const NEW_TOKEN_COOKIE = 'account_new_token';
 
-type Form = Record<string, string>;
+/** A session of the account page, with the CSRF token of its forms. */
+type PageSession = ActiveSession & { csrfToken: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
-    accountSession: ActiveSession | null;
+    accountSession: PageSession | null;
   }
 }
 
-function readCookie(request: FastifyRequest, name: string): string | undefined {
-  const header = request.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-function formOf(request: FastifyRequest): Form {
-  const body = request.body;
-  if (!body || typeof body !== 'object') return Object.create(null) as Form;
-  const form = Object.create(null) as Form;
-  for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value;
-  return form;
-}
-
-function send(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return sendPage(reply, status, html, { csp: ACCOUNT_CSP, referrerPolicy: 'same-origin' });
-}
-
-function redirect(reply: FastifyReply, location: string): FastifyReply {
-  return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+function send(reply: FastifyReply, status: number, page: Html): FastifyReply {
+  return sendPage(reply, status, page, { referrerPolicy: 'same-origin' });
 }
 
 function answerPageError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, basePath: string): FastifyReply {
@@ -103,20 +86,15 @@ export type AccountPageOptions = {
 
 export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, { signIn, csrfKey, onLogout }: AccountPageOptions): void {
   const basePath = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account`;
-  const https = deps.config.publicUrl.startsWith('https:');
+  const secure = new URL(deps.config.publicUrl).protocol === 'https:';
   const publicOrigin = new URL(deps.config.publicUrl).origin;
-  const secure = https ? '; Secure' : '';
-  const cookie = (name: string, value: string, maxAgeSeconds?: number) =>
-    `${name}=${value}; Path=${basePath}; HttpOnly; SameSite=Lax${secure}${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}`;
-  // On https the login form's cookie is a __Host- cookie (RFC 6265bis §4.1.3.2): no other host,
-  // a subdomain included, can set one, and it must have Path=/.
-  const loginCsrfCookieName = https ? `__Host-${LOGIN_CSRF_COOKIE}` : LOGIN_CSRF_COOKIE;
-  const loginCsrfCookie = (value: string, maxAgeSeconds?: number) =>
-    https ? `${loginCsrfCookieName}=${value}; Path=/; HttpOnly; SameSite=Lax; Secure${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`}` : cookie(LOGIN_CSRF_COOKIE, value, maxAgeSeconds);
-  const loginTokenOf = (nonce: string) => createHmac('sha256', csrfKey).update(`account-login:${nonce}`).digest('base64url');
-  /** The cookie's value was made by this service (its token matches) within the last hour. */
+  const cookies = cookieJar({ path: basePath, secure });
+  // The login form's cookie is one no other host can set (a __Host- cookie on https).
+  const loginCookie = hostCookie(LOGIN_CSRF_COOKIE, { path: basePath, secure });
+  const csrf = createCsrf(csrfKey);
+  /** The cookie's value was made by this service (the form's token matches it) within the last hour. */
   const validLoginForm = (nonce: string | undefined, token: string | undefined): boolean => {
-    if (!nonce || !sameSecret(token, loginTokenOf(nonce))) return false;
+    if (nonce === undefined || !csrf.accepts('account-login', nonce, token)) return false;
     const madeAt = Number(nonce.split('.')[0]);
     return Number.isSafeInteger(madeAt) && deps.clock.nowMs() / 1000 - madeAt <= LOGIN_FORM_SECONDS;
   };
@@ -127,18 +105,19 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   // The pages that need a session: no session → the login page; a POST without the session's
   // CSRF token → 403.
   const requireSession = async (request: FastifyRequest, reply: FastifyReply) => {
-    const session = await resumeSession(deps, readCookie(request, SESSION_COOKIE));
-    if (!session) {
-      if (request.method === 'GET' || request.method === 'HEAD') return redirect(reply, `${basePath}/login`);
+    const sessionId = request.cookies[SESSION_COOKIE];
+    const session = await resumeSession(deps, sessionId);
+    if (!session || sessionId === undefined) {
+      if (request.method === 'GET' || request.method === 'HEAD') return seeOther(reply, `${basePath}/login`);
       return send(reply, 401, messagePage('Your session has ended', 'Log in again to continue.', { href: `${basePath}/login`, label: 'Log in' }));
     }
-    if (request.method === 'POST' && (isCrossSiteForm(request, publicOrigin) || !sameSecret(formOf(request).csrf_token, session.csrfToken))) return forbidden(reply);
-    request.accountSession = session;
+    if (request.method === 'POST' && (isCrossSiteForm(request, publicOrigin) || !csrf.accepts('account-session', sessionId, formOf(request).csrf_token))) return forbidden(reply);
+    request.accountSession = { ...session, csrfToken: csrf.tokenFor('account-session', sessionId) };
   };
   const forbidden = (reply: FastifyReply) =>
     send(reply, 403, messagePage('This form has expired', 'The form was not sent from this page, or it is too old. Go back, reload the page and try again.', { href: `${basePath}/`, label: 'Back to your account' }));
   const guarded = { ...options, preHandler: requireSession };
-  const sessionOf = (request: FastifyRequest): ActiveSession => request.accountSession!;
+  const sessionOf = (request: FastifyRequest): PageSession => request.accountSession!;
   const accountOf = (request: FastifyRequest): AccountRef => ({ id: sessionOf(request).userId, username: sessionOf(request).username });
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
@@ -154,12 +133,12 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
     const nonce = `${Math.floor(deps.clock.nowMs() / 1000)}.${randomBytes(18).toString('base64url')}`;
-    reply.header('set-cookie', loginCsrfCookie(nonce));
-    return send(reply, status, loginPage({ base: basePath, csrfToken: loginTokenOf(nonce), ...view }));
+    loginCookie.jar.set(reply, loginCookie.name, nonce);
+    return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), ...view }));
   };
 
   app.get('/account/login', options, async (request, reply) => {
-    if (await resumeSession(deps, readCookie(request, SESSION_COOKIE))) return redirect(reply, `${basePath}/`);
+    if (await resumeSession(deps, request.cookies[SESSION_COOKIE])) return seeOther(reply, `${basePath}/`);
     return showLogin(reply, 200, {});
   });
 
@@ -167,7 +146,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const form = formOf(request);
     // Login CSRF (someone signing the victim in to the attacker's account): the form must come
     // from our own page, and its token must be the one we derived from this browser's cookie.
-    if (isCrossSiteForm(request, publicOrigin) || !validLoginForm(readCookie(request, loginCsrfCookieName), form.csrf_token)) return forbidden(reply);
+    if (isCrossSiteForm(request, publicOrigin) || !validLoginForm(request.cookies[loginCookie.name], form.csrf_token)) return forbidden(reply);
     const username = (form.username ?? '').trim();
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
@@ -177,24 +156,24 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, { username, error: refusal.message });
     }
-    const sessionId = await createSession(deps, result.account.id);
-    reply.header('set-cookie', [cookie(SESSION_COOKIE, sessionId), loginCsrfCookie('', 0)]);
-    return redirect(reply, `${basePath}/`);
+    cookies.set(reply, SESSION_COOKIE, await createSession(deps, result.account.id));
+    loginCookie.jar.clear(reply, loginCookie.name);
+    return seeOther(reply, `${basePath}/`);
   });
 
   app.post('/account/logout', guarded, async (request, reply) => {
     await endSession(deps, sessionOf(request).id);
     // Logging out logs this browser out of the authorization server too (its cookie reaches here).
     await onLogout(request.headers.cookie);
-    reply.header('set-cookie', cookie(SESSION_COOKIE, '', 0));
-    return redirect(reply, `${basePath}/login`);
+    cookies.clear(reply, SESSION_COOKIE);
+    return seeOther(reply, `${basePath}/login`);
   });
 
   /** The token created just before this GET, if its cookie is here and names one of this user's tokens; cleared either way. */
   const takeNewToken = async (request: FastifyRequest, reply: FastifyReply) => {
-    const value = readCookie(request, NEW_TOKEN_COOKIE);
+    const value = request.cookies[NEW_TOKEN_COOKIE];
     if (value === undefined) return undefined;
-    reply.header('set-cookie', cookie(NEW_TOKEN_COOKIE, '', 0));
+    cookies.clear(reply, NEW_TOKEN_COOKIE);
     const [id, token] = value.split('.');
     if (!token || !isWellFormedToken(token)) return undefined;
     const summary = (await listTokens(deps, sessionOf(request).username)).find((t) => String(t.id) === id && t.hint === `${tokenHint(token)}…`);
@@ -203,10 +182,9 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   app.get('/account/', guarded, async (request, reply) => {
     // /account and /account/ reach the same route; the relative links need the slash.
-    if (request.url.split('?')[0]!.endsWith('/account')) return redirect(reply, `${basePath}/`);
-    const done = (request.query as Record<string, unknown>).done;
+    if (request.url.split('?')[0]!.endsWith('/account')) return seeOther(reply, `${basePath}/`);
     const newToken = await takeNewToken(request, reply);
-    return renderSettings(request, reply, 200, { notice: typeof done === 'string' ? NOTICES[done] : undefined, ...(newToken ? { newToken } : {}) });
+    return renderSettings(request, reply, 200, { notice: noticeFor(queryParam(request, 'done')), ...(newToken ? { newToken } : {}) });
   });
 
   /** A form's handler: success → back to the page with a notice; a 400 → the page again with the messages. */
@@ -214,7 +192,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     app.post(path, guarded, async (request, reply) => {
       const form = formOf(request);
       try {
-        return redirect(reply, `${basePath}/?done=${await run(request, form)}`);
+        return seeOther(reply, `${basePath}/?done=${await run(request, form)}`);
       } catch (error) {
         const values = { ...form };
         delete values.csrf_token;
@@ -270,8 +248,8 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
         { username: sessionOf(request).username, scopes, name: form.name ?? '', ...(expiry.ms === undefined ? {} : { expiresInMs: expiry.ms }) },
         selfContext(request),
       );
-      reply.header('set-cookie', cookie(NEW_TOKEN_COOKIE, `${created.summary.id}.${created.token}`, 60));
-      return redirect(reply, `${basePath}/?done=token_created`);
+      cookies.set(reply, NEW_TOKEN_COOKIE, `${created.summary.id}.${created.token}`, 60);
+      return seeOther(reply, `${basePath}/?done=token_created`);
     } catch (error) {
       return renderSettings(request, reply, 400, { state: { form: 'token_create', errors: fieldErrorsOf(error, 'name'), values } });
     }

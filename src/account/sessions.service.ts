@@ -1,22 +1,19 @@
 // Sessions of the account settings page. The cookie carries 32 random bytes;
 // the database holds only their SHA-256 digest. A session ends after SESSION_IDLE_MINUTES without
 // a request and SESSION_MAX_MINUTES after login, and at once when its user is deactivated (checked
-// on every request). The CSRF token of a session is derived from its id, so it needs no storage
-// and an attacker who cannot read the cookie cannot compute it.
+// on every request). The CSRF token of a session's forms is derived from its id by the web layer
+// (src/web/csrf.ts), so it needs no storage and an attacker who cannot read the cookie cannot
+// compute it.
 import { sha256Hex } from '../kernel/crypto.ts';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Deps } from '../kernel/deps.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { deleteExpiredSessions, deleteSessionById, deleteUserSessions, findSessionByDigest, insertSession, touchSession } from './sessions.repository.ts';
 
-export type ActiveSession = { id: number; userId: number; username: string; csrfToken: string };
+export type ActiveSession = { id: number; userId: number; username: string };
 
 // last_seen_at is written at most this often, so page views do not all become writes.
 const TOUCH_RESOLUTION_MS = 60_000;
-
-export function csrfTokenOf(sessionId: string): string {
-  return createHash('sha256').update(`csrf:${sessionId}`, 'utf8').digest('base64url');
-}
 
 /** Starts a session for the user; returns the id to put in the cookie. */
 export async function createSession(deps: Deps, userId: number): Promise<string> {
@@ -49,7 +46,7 @@ export async function resumeSession(deps: Deps, sessionId: string | undefined): 
     return undefined;
   }
   if (idleSince + TOUCH_RESOLUTION_MS <= now) await deps.store.write((trx) => touchSession(trx, row.id, deps.clock.nowIso()));
-  return { id: row.id, userId: row.user_id, username: row.username, csrfToken: csrfTokenOf(sessionId) };
+  return { id: row.id, userId: row.user_id, username: row.username };
 }
 
 export async function endSession(deps: Deps, sessionId: number): Promise<void> {

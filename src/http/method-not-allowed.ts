@@ -1,6 +1,6 @@
 // RFC 9110 §15.5.6: a known path with an unsupported method is a 405 listing the allowed ones,
 // not a 404. The allowed methods are collected from the routes themselves as they register.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
 import { sendApiError } from './error-handler.ts';
 
@@ -23,7 +23,8 @@ export function routeTable(app: FastifyInstance): Map<string, string[]> {
   return new Map([...resources].map(([path, r]) => [path, [...r.methods].sort()]));
 }
 
-export function registerMethodNotAllowed(app: FastifyInstance): void {
+/** `unknownPath` may answer a path that is not there (the web layer's 404 page); the API's 404 otherwise. */
+export function registerMethodNotAllowed(app: FastifyInstance, unknownPath?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined): void {
   const resources = new Map<string, Resource>();
   registries.set(app, resources);
   app.addHook('onRoute', (route) => {
@@ -44,6 +45,6 @@ export function registerMethodNotAllowed(app: FastifyInstance): void {
         return sendApiError(reply, new ApiError('method_not_allowed', { headers: { allow } }));
       }
     }
-    return sendApiError(reply, new ApiError('not_found', { detail: 'No such resource.' }));
+    return unknownPath?.(request, reply) ?? sendApiError(reply, new ApiError('not_found', { detail: 'No such resource.' }));
   });
 }

@@ -1,13 +1,11 @@
 // The provider's own self-submitting form pages: the form_post answer (OAuth 2.0 Form Post
 // Response Mode), which carries the code or the error to the redirect URI, and the steps of a
-// sign-out that post back to the provider. They are locked down like the service's other pages:
-// no framing, no referrer, no cache, and a CSP that runs only their one inline script (by its
-// hash) and lets their form post only where it must.
+// sign-out that post back to the provider. They get the headers of the service's other pages
+// (src/web/security.ts: no framing, no referrer, no cache, …) with a CSP of their own, which runs
+// only their one inline script (by its hash) and lets their form post only where it must.
 import type { KoaContextWithOIDC } from 'oidc-provider';
-
-// Set before the provider answers. When it renders a form page, the provider adds the hash of
-// the page's inline script to an existing script-src (an empty source list allows none).
-const DRAFT = "default-src 'none'; script-src; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+import { formPageDirectives, originsOf } from '../web/security.ts';
+import { secureHandedOverPage } from '../web/send.ts';
 
 function directivesOf(csp: string): Map<string, string[]> {
   const directives = new Map<string, string[]>();
@@ -16,11 +14,6 @@ function directivesOf(csp: string): Map<string, string[]> {
     if (name) directives.set(name, values);
   }
   return directives;
-}
-
-function originsOf(uri: unknown): string[] {
-  if (typeof uri !== 'string' || !URL.canParse(uri)) return [];
-  return [new URL(uri).origin];
 }
 
 /** Where the page's form may post; CSP Level 3 checks the redirects that follow a form too. */
@@ -34,18 +27,16 @@ function formTargets(ctx: KoaContextWithOIDC): string[] {
   return [...originsOf(params.redirect_uri), ...(state?.secret !== undefined ? ["'self'"] : [])];
 }
 
-/** Koa middleware for the provider's routes that may answer with a form page. */
+/**
+ * Koa middleware for the provider's routes that may answer with a form page. Before the provider
+ * answers, the page headers with a draft CSP: when it renders a form page, the provider adds the
+ * hash of the page's inline script to the draft's script-src (empty: it allows none).
+ */
 export async function secureFormPages(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-  ctx.set('content-security-policy', DRAFT);
-  ctx.set('referrer-policy', 'no-referrer');
-  ctx.set('x-frame-options', 'DENY');
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives([], ["'self'"]) });
   await next();
   const scripts = directivesOf(ctx.response.get('content-security-policy')).get('script-src');
   // Replaced by one of our own pages (an error page, the sign-out page), which run no script.
   if (scripts === undefined) return;
-  const targets = formTargets(ctx);
-  ctx.set(
-    'content-security-policy',
-    `default-src 'none'; script-src ${scripts.length > 0 ? scripts.join(' ') : "'none'"}; form-action ${targets.length > 0 ? targets.join(' ') : "'none'"}; frame-ancestors 'none'; base-uri 'none'`,
-  );
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives(scripts, formTargets(ctx)) });
 }

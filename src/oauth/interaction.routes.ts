@@ -2,16 +2,17 @@
 // the browser to /api/v1.1/o/interaction/UID/ when it needs the user; these routes show a page,
 // take the form, and hand the result back to the provider, which then redirects onwards.
 // The interaction is bound to the browser by the provider's own cookie; each form also carries
-// a CSRF token derived from the interaction (HMAC under the provider's cookie key).
-import { createHmac } from 'node:crypto';
+// a CSRF token bound to the interaction's uid (src/web/csrf.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Deps } from '../kernel/deps.ts';
-import { isCrossSiteForm, pageCsp, sendPage } from '../http/pages.ts';
+import { createCsrf, isCrossSiteForm } from '../web/csrf.ts';
+import { formOf, pathParam, type Form } from '../web/forms.ts';
+import type { Html } from '../web/html.ts';
+import { originsOf } from '../web/security.ts';
+import { seeOther, sendPage } from '../web/send.ts';
 import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
-import { sameSecret } from '../kernel/crypto.ts';
-import { PAGE_STYLE } from '../account/account.pages.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { findUser } from '../users/users.service.ts';
 import { consentPage, oauthLoginPage, oauthMessagePage } from './oauth.pages.ts';
@@ -19,45 +20,26 @@ import { OAUTH_PATHS } from './paths.ts';
 import { ACCOUNT_GONE } from './provider.ts';
 import { endLoginSessionOfBrowser, loginSessionAccountOf } from './login-sessions.ts';
 
-type Form = Record<string, string>;
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-function formOf(request: FastifyRequest): Form {
-  const form = Object.create(null) as Form;
-  const body = request.body;
-  if (body && typeof body === 'object') for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value;
-  return form;
-}
-
-/**
- * The pages' CSP: nothing but the page's style; forms may post here and, because a form's
- * redirects are checked against form-action too (CSP Level 3), lead on to the client's
- * redirect URI.
- */
-function csp(redirectUri: string | undefined): string {
-  let target: string[] = [];
-  try {
-    if (redirectUri) target = [new URL(redirectUri).origin];
-  } catch {
-    target = [];
-  }
-  return pageCsp(PAGE_STYLE, target);
-}
 
 export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, provider: Provider, signIn: SignIn, csrfKey: string): void {
   const base = `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}${OAUTH_PATHS.interaction}`;
   const publicOrigin = new URL(deps.config.publicUrl).origin;
-  const csrfTokenOf = (uid: string) => createHmac('sha256', csrfKey).update(`oauth-interaction:${uid}`).digest('base64url');
+  const csrf = createCsrf(csrfKey);
+  const csrfTokenOf = (uid: string) => csrf.tokenFor('oauth-interaction', uid);
 
-  const send = (reply: FastifyReply, status: number, html: string, interaction?: Interaction) =>
-    sendPage(reply, status, html, { csp: csp(interaction?.params.redirect_uri as string | undefined), referrerPolicy: 'no-referrer' });
+  /**
+   * A page of the sign-in. Its forms post here and, because a form's redirects are checked against
+   * form-action too (CSP Level 3), may lead on to the client's redirect URI.
+   */
+  const send = (reply: FastifyReply, status: number, page: Html, interaction?: Interaction) =>
+    sendPage(reply, status, page, { referrerPolicy: 'no-referrer', formTargets: originsOf(interaction?.params.redirect_uri) });
 
   /** The interaction this browser is in, or a page saying it is over. */
   const details = async (request: FastifyRequest, reply: FastifyReply): Promise<Interaction | undefined> => {
     try {
       const interaction = await provider.interactionDetails(request.raw, reply.raw);
-      const { uid } = request.params as { uid: string };
-      if (interaction.uid !== uid) throw new Error('interaction mismatch');
+      if (interaction.uid !== pathParam(request, 'uid')) throw new Error('interaction mismatch');
       return interaction;
     } catch {
       send(reply, 400, oauthMessagePage('This sign-in has expired', 'This sign-in request is over or was started in another browser. Go back to the application and start again.'));
@@ -76,13 +58,13 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
    */
   const finish = async (request: FastifyRequest, reply: FastifyReply, result: InteractionResults) => {
     const location = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: 'consent' in result });
-    return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+    return seeOther(reply, location);
   };
 
   const checkCsrf = (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, form: Form): boolean => {
     // A form posted from another site (Fetch Metadata, Origin) is refused even with a valid token:
     // the token is tied to the interaction's cookie, which a sibling subdomain could plant.
-    if (!isCrossSiteForm(request, publicOrigin) && sameSecret(form.csrf_token, csrfTokenOf(interaction.uid))) return true;
+    if (!isCrossSiteForm(request, publicOrigin) && csrf.accepts('oauth-interaction', interaction.uid, form.csrf_token)) return true;
     send(reply, 403, oauthMessagePage('This form has expired', 'Reload the page and try again.'), interaction);
     return false;
   };
@@ -154,7 +136,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     if (!interaction) return reply;
     const form = formOf(request);
     if (!checkCsrf(request, reply, interaction, form)) return reply;
-    if (interaction.prompt.name !== 'login') return reply.code(303).header('location', `${base}${interaction.uid}/`).send();
+    if (interaction.prompt.name !== 'login') return seeOther(reply, `${base}${interaction.uid}/`);
     const username = (form.username ?? '').trim();
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, interaction, { username, error: 'Enter your username and password.' });
@@ -177,7 +159,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
     const form = formOf(request);
     if (!checkCsrf(request, reply, interaction, form)) return reply;
     const accountId = interaction.session?.accountId;
-    if (interaction.prompt.name !== 'consent' || !accountId) return reply.code(303).header('location', `${base}${interaction.uid}/`).send();
+    if (interaction.prompt.name !== 'consent' || !accountId) return seeOther(reply, `${base}${interaction.uid}/`);
     if (form.decision !== 'allow') {
       // RFC 6749 §4.1.2.1: the client learns only that the user said no.
       return finish(request, reply, { error: 'access_denied', error_description: 'The user denied the request.' });

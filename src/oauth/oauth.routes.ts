@@ -10,8 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Deps } from '../kernel/deps.ts';
-import { sendPage } from '../http/pages.ts';
-import { ACCOUNT_CSP } from '../account/account.pages.ts';
+import { handOverPages, sendPage } from '../web/send.ts';
 import { errorPage } from './oauth.pages.ts';
 import { OAUTH_PATHS } from './paths.ts';
 import { MAX_AUTHORIZATION_QUERY } from './request-limits.ts';
@@ -101,6 +100,8 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     req.headers['x-forwarded-for'] = clientIp;
     // What the app's onSend hook adds to every answer; the provider's answers skip that hook.
     reply.raw.setHeader('x-content-type-options', 'nosniff');
+    // Its pages take the page headers from this reply (src/web/send.ts).
+    handOverPages(reply);
     reply.hijack();
     await callback(req, reply.raw);
   };
@@ -147,7 +148,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     const query = request.url.indexOf('?');
     if (query >= 0 && request.url.length - query - 1 > MAX_AUTHORIZATION_QUERY) {
       const page = errorPage({ error: 'invalid_request', error_description: `the request is longer than ${MAX_AUTHORIZATION_QUERY} characters` }, new Error('too long'));
-      return sendPage(reply, 414, page, { csp: ACCOUNT_CSP, referrerPolicy: 'no-referrer' });
+      return sendPage(reply, 414, page, { referrerPolicy: 'no-referrer' });
     }
     return handOver(reply, request.raw);
   };

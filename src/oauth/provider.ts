@@ -14,8 +14,8 @@ import { findClientById } from './clients.repository.ts';
 import { DEFAULT_SCOPE, OIDC_SCOPES, unknownScopes } from './scopes.ts';
 import { sha256Hex } from '../kernel/crypto.ts';
 import { errorPage, signOutPage, signedOutPage, tooManySignInsPage } from './oauth.pages.ts';
-import { ACCOUNT_CSP, PAGE_STYLE } from '../account/account.pages.ts';
-import { pageCsp } from '../http/pages.ts';
+import { originsOf } from '../web/security.ts';
+import { secureHandedOverPage } from '../web/send.ts';
 import type { AuthorizeThrottle } from './authorize-throttle.ts';
 import { secureFormPages } from './form-pages.ts';
 import { LOGIN_SESSION_COOKIE } from './login-sessions.ts';
@@ -97,14 +97,14 @@ export type ProviderHooks = {
   log: { warn(object: object, message: string): void; error(object: object, message: string): void };
 };
 
-/** Headers of a page the provider answers with, the same as the service's other pages. */
-function setPageHeaders(ctx: Pick<KoaContextWithOIDC, 'status' | 'type' | 'set'>, status: number, csp: string): void {
+/**
+ * Status and headers of a page the provider answers with: those of the service's other pages
+ * (src/web/security.ts). `formTargets`: origins its form may lead on to besides this one.
+ */
+function setPageHeaders(ctx: Pick<KoaContextWithOIDC, 'status' | 'type' | 'res'>, status: number, formTargets: readonly string[] = []): void {
   ctx.status = status;
   ctx.type = 'html';
-  ctx.set('cache-control', 'no-store');
-  ctx.set('content-security-policy', csp);
-  ctx.set('x-frame-options', 'DENY');
-  ctx.set('referrer-policy', 'no-referrer');
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', formTargets });
 }
 
 /** The end-session endpoint's page: who is signed in, and a button that confirms the sign-out. */
@@ -113,7 +113,7 @@ async function renderSignOut(deps: Deps, ctx: KoaContextWithOIDC): Promise<void>
   const account = session?.accountId ? await findOAuthAccount(deps, session.accountId) : undefined;
   const returnTo = params?.post_logout_redirect_uri;
   // The confirmation redirects on to the client's post-logout URI: form-action must allow it.
-  setPageHeaders(ctx, 200, pageCsp(PAGE_STYLE, typeof returnTo === 'string' ? [new URL(returnTo).origin] : []));
+  setPageHeaders(ctx, 200, originsOf(returnTo));
   ctx.body = signOutPage({
     action: ctx.oidc.urlFor('end_session_confirm'),
     xsrf: String((session?.state as { secret?: unknown } | undefined)?.secret ?? ''),
@@ -194,7 +194,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
         enabled: true,
         logoutSource: (ctx) => renderSignOut(deps, ctx),
         postLogoutSuccessSource: (ctx) => {
-          setPageHeaders(ctx, 200, ACCOUNT_CSP);
+          setPageHeaders(ctx, 200);
           ctx.body = signedOutPage(ctx.oidc.client?.clientName);
         },
       },
@@ -228,7 +228,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
       },
     },
     renderError: async (ctx, out, error) => {
-      setPageHeaders(ctx, ctx.status, ACCOUNT_CSP);
+      setPageHeaders(ctx, ctx.status);
       ctx.body = errorPage(out, error);
     },
   };
@@ -268,7 +268,7 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
     if (!isRead(ctx.method) || !(isPath(ctx.path, OAUTH_PATHS.authorization) || isPath(ctx.path, OAUTH_PATHS.endSession))) return next();
     const wait = await hooks.authorizeThrottle.take(ctx.ip);
     if (wait > 0) {
-      setPageHeaders(ctx, 429, ACCOUNT_CSP);
+      setPageHeaders(ctx, 429);
       ctx.set('retry-after', String(wait));
       ctx.body = tooManySignInsPage(wait);
       return;

@@ -1,4 +1,4 @@
-// The account pages over HTTP (inject): login and logout, sessions and their timeouts, CSRF,
+// Issue 7, items 4–6, over HTTP (inject): login and logout, sessions and their timeouts, CSRF,
 // every form of the settings page on its success and error paths, brute force on the login form.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,8 @@ import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { setActive } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import type { LightMyRequestResponse } from 'fastify';
+import { expectPageHeaders as expectHeadersOfPage, parseSetCookie } from '../support/pages.ts';
 import { browserFor, setCookies } from '../support/inject-browser.ts';
 
 let now = Date.now();
@@ -20,11 +22,14 @@ afterAll(async () => {
 });
 
 function expectPageHeaders(res: { headers: Record<string, unknown> }) {
-  expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-  expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.headers['x-frame-options']).toBe('DENY');
-  expect(res.headers['referrer-policy']).toBe('same-origin');
-  expect(String(res.headers['content-security-policy'])).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; form-action 'self'; frame-ancestors 'none'/);
+  expectHeadersOfPage(res, { referrerPolicy: 'same-origin', https: true });
+}
+
+/** The cookie the answer sets by that name, parsed. */
+function cookieSet(res: LightMyRequestResponse, name: string) {
+  const line = setCookies(res).find((c) => c.startsWith(`${name}=`));
+  expect(line, `Set-Cookie ${name}`).toBeDefined();
+  return parseSetCookie(line!);
 }
 
 async function profileOf(user: { username: string; password: string }) {
@@ -52,7 +57,11 @@ describe('login and logout', () => {
     expect(page.body).toContain('name="password"');
     expect(page.body).toMatch(/<label for="login-username">/);
     // On https a __Host- cookie, which no other host (a subdomain included) can set.
-    expect(setCookies(page)[0]).toMatch(/^__Host-account_login_csrf=\d+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(cookieSet(page, '__Host-account_login_csrf')).toEqual({
+      name: '__Host-account_login_csrf',
+      value: expect.stringMatching(/^\d+\.[\w-]+$/),
+      attributes: { path: '/', httponly: true, samesite: 'Lax', secure: true },
+    });
   });
 
   it('logs in: a session cookie (HttpOnly, SameSite=Lax, Secure, Path=/account) whose id is stored only as a digest', async () => {
@@ -61,8 +70,13 @@ describe('login and logout', () => {
     const res = await browser.login(user.username, user.password);
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/account/');
-    const cookie = setCookies(res).find((c) => c.startsWith('account_session='))!;
-    expect(cookie).toMatch(/^account_session=[\w-]{43}; Path=\/account; HttpOnly; SameSite=Lax; Secure$/);
+    expect(cookieSet(res, 'account_session')).toEqual({
+      name: 'account_session',
+      value: expect.stringMatching(/^[\w-]{43}$/),
+      attributes: { path: '/account', httponly: true, samesite: 'Lax', secure: true },
+    });
+    // The login form's cookie is done with.
+    expect(cookieSet(res, '__Host-account_login_csrf')).toMatchObject({ value: '', attributes: { 'max-age': '0', path: '/' } });
     const id = browser.cookies.get('account_session')!;
     const rows = await t.store.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute();
     expect(rows).toHaveLength(1);
@@ -201,7 +215,11 @@ describe('login and logout', () => {
     const res = await browser.post('/account/logout', {});
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/account/login');
-    expect(setCookies(res)[0]).toMatch(/^account_session=; Path=\/account; HttpOnly; SameSite=Lax; Secure; Max-Age=0$/);
+    expect(cookieSet(res, 'account_session')).toEqual({
+      name: 'account_session',
+      value: '',
+      attributes: { path: '/account', httponly: true, samesite: 'Lax', secure: true, 'max-age': '0' },
+    });
     expect(await t.store.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute()).toEqual([]);
     expect((await browser.get('/account/')).statusCode).toBe(303);
   });
@@ -280,6 +298,23 @@ describe('CSRF', () => {
 });
 
 describe('the settings forms', () => {
+  it('escapes what the user typed: a profile and a token name holding markup come out as text', async () => {
+    const hostile = '<script>alert("x")</script>';
+    const { user, browser } = await loggedIn();
+    await browser.get('/account/');
+    expect((await browser.post('/account/profile', { full_name: hostile, location: '"><img src=x onerror=alert(1)>' })).statusCode).toBe(303);
+    expect((await browser.post('/account/tokens/create', { name: hostile, scope_profile_read: '1', expires_in: 'never' })).statusCode).toBe(303);
+    const page = await browser.get('/account/?done=token_created');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toMatch(/<script|<img/);
+    expect(page.body).toContain('<h1>&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</h1>');
+    expect(page.body).toContain('value="&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;"');
+    expect(page.body).toContain('Token “&#60;script&#62;');
+    expect(page.body).toContain(`Signed in as <strong id="who">${user.username}</strong>`);
+    // A ?done= that names no notice (not even an inherited property) shows none.
+    for (const done of ['constructor', '__proto__', 'toString']) expect((await browser.get(`/account/?done=${done}`)).body).not.toContain('class="notice"');
+  });
+
   it('profile: saves the PATCH fields (Post/Redirect/Get) and shows validation messages beside each field', async () => {
     const { user, browser } = await loggedIn();
     await browser.get('/account/');
@@ -374,10 +409,14 @@ describe('the settings forms', () => {
     const created = await browser.post('/account/tokens/create', { name: 'ci', scope_profile_read: '1', scope_email_read: '1', expires_in: '30d' });
     expect(created.statusCode).toBe(303);
     expect(created.headers.location).toBe('/account/?done=token_created');
-    expect(setCookies(created)[0]).toMatch(/^account_new_token=\d+\.dapat_\w+; Path=\/account; HttpOnly; SameSite=Lax; Secure; Max-Age=60$/);
+    expect(cookieSet(created, 'account_new_token')).toEqual({
+      name: 'account_new_token',
+      value: expect.stringMatching(/^\d+\.dapat_\w+$/),
+      attributes: { path: '/account', httponly: true, samesite: 'Lax', secure: true, 'max-age': '60' },
+    });
     const shown = await browser.get('/account/?done=token_created');
     expectPageHeaders(shown);
-    expect(setCookies(shown)[0]).toMatch(/^account_new_token=; .*Max-Age=0$/);
+    expect(cookieSet(shown, 'account_new_token')).toMatchObject({ value: '', attributes: { 'max-age': '0', path: '/account' } });
     const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(shown.body)![1]!;
     expect((await t.app.inject({ url: `/api/v1.1/users/${user.username}/emails/`, headers: { authorization: bearer(token) } })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'PATCH', url: `/api/v1.1/users/${user.username}/`, headers: { authorization: bearer(token) }, payload: {} })).statusCode).toBe(403);

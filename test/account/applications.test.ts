@@ -32,7 +32,8 @@ describe('authorised applications on the settings page', () => {
     const page = await browser.get('/account/');
     expect(page.statusCode).toBe(200);
     const section = page.body.slice(page.body.indexOf('id="apps-h"'), page.body.indexOf('id="password-h"'));
-    expect(section).toContain('Registry &lt;UI&gt;');
+    expect(section).toContain('<strong>Registry &#60;UI&#62;</strong>'); // escaped (src/web/html.ts)
+    expect(section).not.toContain('<UI>');
     expect(section).toContain('email_write, profile_read');
     expect(section).not.toContain('Not allowed');
     expect(section).toContain(`name="client_id" value="${client.client_id}"`);

@@ -1,6 +1,8 @@
-// HTTP behaviour shared by every route: 405 with Allow, unknown paths, headers, health.
+// HTTP behaviour shared by every route: 405 with Allow, unknown paths, headers, health; the
+// landing page, the HTML 404 for browsers, the pages' headers and their redirect to PUBLIC_URL's host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, makeUser, basic, type TestApp } from '../support/app.ts';
+import { expectPageHeaders } from '../support/pages.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -65,5 +67,149 @@ describe('everything else', () => {
       expect(res.headers['cache-control'], url).toBe('no-store');
       if (url === '/docs/static/index.html') expect(res.headers['content-security-policy'], url).toContain("frame-ancestors 'none'");
     }
+  });
+});
+
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const NOT_FOUND = { detail: 'No such resource.', code: 'not_found' };
+
+let plain: TestApp; // PUBLIC_URL on plain http, under a path (a proxy strips it), behind a trusted proxy
+beforeAll(async () => {
+  plain = await buildTestApp({ env: { PUBLIC_URL: 'http://localhost:8080/prefix', TRUST_PROXY: 'loopback' } });
+});
+afterAll(() => plain?.close());
+
+describe('pages for browsers', () => {
+  it('/ is a landing page: the name, Sign in, the API docs (it was a 404)', async () => {
+    for (const accept of [BROWSER_ACCEPT, undefined]) {
+      const res = await t.app.inject({ url: '/', headers: accept ? { accept } : {} });
+      expect(res.statusCode).toBe(200);
+      expectPageHeaders(res, { referrerPolicy: 'no-referrer', https: true });
+      expect(res.body).toContain('<h1>Accounts</h1>');
+      expect(res.body).toContain('<a href="/account/login">Sign in</a>');
+      expect(res.body).toContain('<a href="/docs">API documentation</a>');
+    }
+    expect((await t.app.inject({ method: 'HEAD', url: '/' })).statusCode).toBe(200);
+    // Under PUBLIC_URL's path, the links carry it.
+    expect((await plain.app.inject({ url: '/' })).body).toContain('<a href="/prefix/account/login">Sign in</a>');
+  });
+
+  it('an unknown path: an HTML 404 for a browser, the JSON 404 for everyone else', async () => {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const page = await t.app.inject({ method, url: '/no/such/page?x=1', headers: { accept: BROWSER_ACCEPT } });
+      expect(page.statusCode, method).toBe(404);
+      expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true });
+      if (method === 'GET') expect(page.body).toContain('<h1>Page not found</h1>');
+    }
+    expect((await t.app.inject({ url: '/account/no-such-page', headers: { accept: BROWSER_ACCEPT } })).headers['content-type']).toMatch(/^text\/html/);
+    const json = [
+      t.app.inject({ url: '/no/such/page' }), // no Accept
+      t.app.inject({ url: '/no/such/page', headers: { accept: '*/*' } }),
+      t.app.inject({ url: '/no/such/page', headers: { accept: 'application/json' } }),
+      t.app.inject({ url: '/no/such/page', headers: { accept: 'application/json, text/html' } }),
+      t.app.inject({ url: '/api/v1.1/nothing/here/', headers: { accept: BROWSER_ACCEPT } }), // the API's paths
+      t.app.inject({ url: '/api', headers: { accept: BROWSER_ACCEPT } }),
+      t.app.inject({ method: 'POST', url: '/no/such/page', headers: { accept: BROWSER_ACCEPT } }),
+    ];
+    for (const res of await Promise.all(json)) {
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual(NOT_FOUND);
+      expect(res.headers['content-security-policy']).toBeUndefined();
+    }
+    // A known path with another method is still the API's 405.
+    const wrongMethod = await t.app.inject({ url: '/account/logout', headers: { accept: BROWSER_ACCEPT } });
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.json().code).toBe('method_not_allowed');
+  });
+
+  it('the page headers are on pages only: the API, the probes and /docs keep theirs', async () => {
+    const page = await t.app.inject({ url: '/account/login' });
+    expectPageHeaders(page, { referrerPolicy: 'same-origin', https: true });
+    const others = await Promise.all([
+      t.app.inject({ url: '/api/v1.1/users/httpuser/', headers: { authorization: basic('httpuser', 'wrong-password'), accept: BROWSER_ACCEPT } }),
+      t.app.inject({ url: '/api/v1.1/users/httpuser/' }),
+      t.app.inject({ url: '/healthz' }),
+      t.app.inject({ url: '/api/v1.1/o/jwks/' }),
+      t.app.inject({ url: '/.well-known/openid-configuration' }),
+    ]);
+    for (const res of others) {
+      expect(res.statusCode).toBeLessThan(500);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      for (const name of ['content-security-policy', 'strict-transport-security', 'cross-origin-opener-policy', 'cross-origin-resource-policy', 'referrer-policy', 'x-frame-options']) {
+        expect(res.headers[name], name).toBeUndefined();
+      }
+    }
+    const docs = await t.app.inject({ url: '/docs/static/index.html' });
+    expect(docs.headers['strict-transport-security']).toBeUndefined();
+    expect(docs.headers['cross-origin-opener-policy']).toBeUndefined();
+  });
+
+  it('HSTS only when PUBLIC_URL is https', async () => {
+    expect((await t.app.inject({ url: '/account/login' })).headers['strict-transport-security']).toBe('max-age=31536000');
+    const res = await plain.app.inject({ url: '/account/login' });
+    expect(res.statusCode).toBe(200);
+    expectPageHeaders(res, { referrerPolicy: 'same-origin', https: false });
+  });
+});
+
+describe('pages opened at another host name than PUBLIC_URL’s', () => {
+  const other = { host: '127.0.0.1:8080' };
+
+  it('are redirected there (302, never stored), with their path and query', async () => {
+    const pages = [
+      '/',
+      '/account/login',
+      '/account',
+      '/account/?done=profile',
+      '/account/verify-email?token=abc',
+      '/api/v1.1/o/authorize/?client_id=x&scope=profile_read%20email_read',
+      '/api/v1.1/o/authorize/some-uid',
+      '/api/v1.1/o/interaction/some-uid/',
+      '/api/v1.1/o/session/end/',
+      '/api/v1.1/o/session/end/success',
+    ];
+    for (const url of pages) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url, headers: other });
+        expect(res.statusCode, `${method} ${url}`).toBe(302);
+        expect(res.headers.location, url).toBe(`https://accounts.example.test${url}`);
+        expect(res.headers['cache-control'], url).toBe('no-store');
+      }
+    }
+    // A name in capitals, or with the scheme's default port, is the same host.
+    for (const host of ['ACCOUNTS.example.test', 'accounts.example.test:443']) expect((await t.app.inject({ url: '/account/login', headers: { host } })).statusCode, host).toBe(200);
+  });
+
+  it('the API, the token endpoints, the probes, /docs and forms are answered at any name', async () => {
+    const answers = await Promise.all([
+      t.app.inject({ url: '/api/v1.1/users/httpuser/', headers: other }),
+      t.app.inject({ url: '/api/v1.1/o/jwks/', headers: other }),
+      t.app.inject({ url: '/api/v1.1/o/userinfo/', headers: other }),
+      t.app.inject({ method: 'POST', url: '/api/v1.1/o/token/', headers: other, payload: { grant_type: 'authorization_code' } }),
+      t.app.inject({ method: 'POST', url: '/api/v1.1/o/introspect/', headers: other, payload: { token: 'x' } }),
+      t.app.inject({ method: 'POST', url: '/api/v1.1/o/revoke/', headers: other, payload: { token: 'x' } }),
+      t.app.inject({ url: '/.well-known/openid-configuration', headers: other }),
+      t.app.inject({ url: '/healthz', headers: other }),
+      t.app.inject({ url: '/readyz', headers: other }),
+      t.app.inject({ url: '/metrics', headers: other }),
+      t.app.inject({ url: '/docs/json', headers: other }),
+      t.app.inject({ method: 'POST', url: '/account/login', headers: other, payload: {} }),
+    ]);
+    for (const res of answers) expect([301, 302, 307, 308]).not.toContain(res.statusCode);
+  });
+
+  it('behind a proxy that may have rewritten Host, only a trusted X-Forwarded-Host is believed (no redirect loop)', async () => {
+    // Host is the backend's address, the request came through a proxy: nothing to go by.
+    const proxied = await t.app.inject({ url: '/account/login', headers: { host: '10.0.0.5:8080', 'x-forwarded-for': '203.0.113.7' } });
+    expect(proxied.statusCode).toBe(200);
+    // TRUST_PROXY names the proxy (inject comes from 127.0.0.1): its X-Forwarded-Host is the browser's.
+    const right = await plain.app.inject({ url: '/account/login', headers: { host: '10.0.0.5:8080', 'x-forwarded-host': 'localhost:8080', 'x-forwarded-for': '203.0.113.7' } });
+    expect(right.statusCode).toBe(200);
+    const wrong = await plain.app.inject({ url: '/account/login?a=1', headers: { host: '10.0.0.5:8080', 'x-forwarded-host': '127.0.0.1:8080', 'x-forwarded-for': '203.0.113.7' } });
+    expect(wrong.statusCode).toBe(302);
+    // PUBLIC_URL's path is kept: the proxy strips it before the request gets here.
+    expect(wrong.headers.location).toBe('http://localhost:8080/prefix/account/login?a=1');
+    // Without TRUST_PROXY an X-Forwarded-Host is anyone's: not believed, not redirected on.
+    expect((await t.app.inject({ url: '/account/login', headers: { host: '10.0.0.5:8080', 'x-forwarded-host': 'evil.example' } })).statusCode).toBe(200);
   });
 });

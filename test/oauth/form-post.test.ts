@@ -44,6 +44,10 @@ describe('the form_post answer page', () => {
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['cache-control']).toBe('no-store');
+    // The rest of the service's page headers (src/web/security.ts).
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
   });
 
   it('an error sent by form_post gets the same headers', async () => {

@@ -3,6 +3,7 @@
 // server's cookie, and the self-submitting form_post answer under its Content-Security-Policy.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cspOf } from '../support/pages.ts';
 import {
   authorizationRequest,
   authorizeInBrowser,
@@ -96,7 +97,13 @@ describe('one sign-in for the browser', () => {
     const answer = page.waitForResponse((r) => r.url().startsWith(`${server.issuer}/api/v1.1/o/authorize/`) && r.status() === 200);
     await page.goto(request.url.href);
     const headers = (await answer).headers();
-    expect(headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'sha256-[\w+/=]+'; form-action http:\/\/127\.0\.0\.1:\d+;/);
+    expect(cspOf(headers['content-security-policy'])).toEqual({
+      'default-src': ["'none'"],
+      'script-src': [expect.stringMatching(/^'sha256-[\w+/=]+'$/)],
+      'form-action': [callback.origin],
+      'frame-ancestors': ["'none'"],
+      'base-uri': ["'none'"],
+    });
     expect(headers['referrer-policy']).toBe('no-referrer');
     const form = new URLSearchParams((await posted).postData() ?? '');
     expect(form.get('state')).toBe(request.state);

@@ -38,7 +38,7 @@ async function follow(browser: Browser, res: LightMyRequestResponse): Promise<Li
 function formAction(page: LightMyRequestResponse, ending: string): string {
   const action = [...page.body.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]!).find((a) => a.endsWith(ending));
   if (!action) throw new Error(`no form posting to …${ending}:\n${page.body}`);
-  return action.replace(/&amp;/g, '&');
+  return action.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))); // the attribute's escapes
 }
 
 describe('switching user with prompt=login', () => {

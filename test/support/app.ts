@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import { loadConfig, type Config } from '../../src/kernel/config.ts';
@@ -65,6 +65,7 @@ export async function buildTestApp(
     ...(options.httpTimeouts ? { httpTimeouts: options.httpTimeouts } : {}),
   });
   await app.ready();
+  sendPublicHost(app, config.publicUrl);
   // The app's own caches: a service called by a test invalidates them as the app's would.
   const deps: Deps = createDeps({ config, store, cache: authCache, clock: options.clock, redis: options.redis });
   return {
@@ -80,6 +81,25 @@ export async function buildTestApp(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * inject() sends `Host: localhost:80` unless told otherwise, and the app redirects pages asked for
+ * at another host than PUBLIC_URL's (src/web/host.ts): requests without a Host of their own get
+ * PUBLIC_URL's, as a browser that opened PUBLIC_URL would send. A test of another Host sets it.
+ */
+function sendPublicHost(app: FastifyInstance, publicUrl: string): void {
+  const host = new URL(publicUrl).host;
+  const inject = app.inject.bind(app);
+  const withHost = (options: InjectOptions | string): InjectOptions => {
+    const opts = typeof options === 'string' ? { url: options } : options;
+    const headers = opts.headers ?? {};
+    return Object.keys(headers).some((name) => name.toLowerCase() === 'host') ? opts : { ...opts, headers: { host, ...headers } };
+  };
+  app.inject = ((options?: InjectOptions | string, callback?: (error: Error | undefined, response?: LightMyRequestResponse) => void) => {
+    if (options === undefined) return inject();
+    return callback ? inject(withHost(options), callback) : inject(withHost(options));
+  }) as FastifyInstance['inject'];
 }
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple';

@@ -24,7 +24,7 @@ export type EmailRow = {
   user_id: number;
   /** As the user typed it (domain in its ASCII form), for display. */
   email: string;
-  /** The comparison key: unique across all accounts. See emails/email-address.ts. */
+  /** The comparison key: unique across all accounts. See kernel/email-address.ts. */
   email_key: string;
   verified: ColumnType<number, number | undefined, number>;
   is_primary: ColumnType<number, number | undefined, number>;
