@@ -203,7 +203,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     csrfKey: providerSecrets.cookieKeys[0]!,
     // One sign-in for the product: logging out of the account page ends the browser's sign-in
     // at the authorization server too.
-    onLogout: (cookieHeader) => endLoginSessionOfBrowser(deps, cookieHeader),
+    onLogout: (cookies) => endLoginSessionOfBrowser(deps, cookies),
   });
   const provider = createProvider(deps, providerSecrets, {
     authorizeThrottle: createAuthorizeThrottle({ perMinute: config.oauthAuthorizePerMinute, redis: options.redis, keyPrefix: config.redisPrefix }),

@@ -81,7 +81,7 @@ export type AccountPageOptions = {
    */
   csrfKey: string;
   /** Ends the browser's other sign-ins (the authorization server's), given its Cookie header. */
-  onLogout(cookieHeader: string | undefined): Promise<void>;
+  onLogout(cookies: { [name: string]: string | undefined }): Promise<void>;
 };
 
 export function registerAccountPages(app: FastifyInstance, deps: VerificationDeps, { signIn, csrfKey, onLogout }: AccountPageOptions): void {
@@ -164,7 +164,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   app.post('/account/logout', guarded, async (request, reply) => {
     await endSession(deps, sessionOf(request).id);
     // Logging out logs this browser out of the authorization server too (its cookie reaches here).
-    await onLogout(request.headers.cookie);
+    await onLogout(request.cookies);
     cookies.clear(reply, SESSION_COOKIE);
     return seeOther(reply, `${basePath}/login`);
   });

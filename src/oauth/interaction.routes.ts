@@ -94,7 +94,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
    * that user out first.
    */
   const leaveLoginSession = async (request: FastifyRequest, interaction: Interaction) => {
-    await endLoginSessionOfBrowser(deps, request.headers.cookie);
+    await endLoginSessionOfBrowser(deps, request.cookies);
     if (interaction.session) {
       delete interaction.session;
       await interaction.persist();
@@ -103,7 +103,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
 
   /** Whether the browser, or this sign-in when it began, is signed in as someone else than `accountId`. */
   const someoneElseSignedIn = async (request: FastifyRequest, interaction: Interaction, accountId: string) => {
-    const signedIn = [await loginSessionAccountOf(deps, request.headers.cookie), interaction.session?.accountId];
+    const signedIn = [await loginSessionAccountOf(deps, request.cookies), interaction.session?.accountId];
     return signedIn.some((id) => id !== undefined && id !== accountId);
   };
 

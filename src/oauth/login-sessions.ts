@@ -9,18 +9,17 @@ import { deleteArtifact, deleteLoginSessionsOf, findArtifact } from './artifacts
 /** The provider's session cookie; provider.ts gives the provider this name. */
 export const LOGIN_SESSION_COOKIE = '_session';
 
+/** The browser's cookies, as @fastify/cookie parsed them (request.cookies). */
+export type BrowserCookies = { [name: string]: string | undefined };
+
 /** The session id the browser's cookie carries; its signature is not needed (see below). */
-function sessionIdOf(cookieHeader: string | undefined): string | undefined {
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === LOGIN_SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
+function sessionIdOf(cookies: BrowserCookies): string | undefined {
+  return cookies[LOGIN_SESSION_COOKIE] || undefined;
 }
 
 /** Who the browser is signed in as at the authorization server (the user's id, as text), if anyone. */
-export async function loginSessionAccountOf(deps: Deps, cookieHeader: string | undefined): Promise<string | undefined> {
-  const id = sessionIdOf(cookieHeader);
+export async function loginSessionAccountOf(deps: Deps, cookies: BrowserCookies): Promise<string | undefined> {
+  const id = sessionIdOf(cookies);
   if (id === undefined) return undefined;
   const row = await findArtifact(deps.store.db, 'Session', sha256Hex(id));
   return row && (row.expires_at === null || row.expires_at > deps.clock.nowIso()) ? (row.account_id ?? undefined) : undefined;
@@ -31,8 +30,8 @@ export async function loginSessionAccountOf(deps: Deps, cookieHeader: string | u
  * only the holder of a session id can name it, so ending it ends no one else's. The stale cookie
  * left behind names nothing, which the provider treats as no sign-in.
  */
-export async function endLoginSessionOfBrowser(deps: Deps, cookieHeader: string | undefined): Promise<void> {
-  const id = sessionIdOf(cookieHeader);
+export async function endLoginSessionOfBrowser(deps: Deps, cookies: BrowserCookies): Promise<void> {
+  const id = sessionIdOf(cookies);
   if (id !== undefined) await deps.store.write((trx) => deleteArtifact(trx, 'Session', sha256Hex(id)));
 }
 

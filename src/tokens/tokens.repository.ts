@@ -9,27 +9,19 @@ export async function insertToken(db: Db, values: Insertable<AccessTokenRow>): P
   return db.insertInto('access_tokens').values(values).returningAll().executeTakeFirstOrThrow();
 }
 
+function selectTokenWithOwner(db: Db) {
+  return db.selectFrom('access_tokens').innerJoin('users', 'users.id', 'access_tokens.user_id').selectAll('access_tokens').select(['users.username', 'users.is_active']);
+}
+
 /** The token and its owner in one indexed lookup: what every Bearer request needs. */
 export function findTokenByDigest(db: Db, digest: string): Promise<TokenWithOwner | undefined> {
-  return db
-    .selectFrom('access_tokens')
-    .innerJoin('users', 'users.id', 'access_tokens.user_id')
-    .selectAll('access_tokens')
-    .select(['users.username', 'users.is_active'])
-    .where('access_tokens.token_digest', '=', digest)
-    .executeTakeFirst();
+  return selectTokenWithOwner(db).where('access_tokens.token_digest', '=', digest).executeTakeFirst();
 }
 
 export async function findTokenById(db: Db, id: number): Promise<TokenWithOwner | undefined> {
   // No id is that large; PostgreSQL would refuse it as out of range for BIGINT (an error, not "not found").
   if (!Number.isSafeInteger(id)) return undefined;
-  return db
-    .selectFrom('access_tokens')
-    .innerJoin('users', 'users.id', 'access_tokens.user_id')
-    .selectAll('access_tokens')
-    .select(['users.username', 'users.is_active'])
-    .where('access_tokens.id', '=', id)
-    .executeTakeFirst();
+  return selectTokenWithOwner(db).where('access_tokens.id', '=', id).executeTakeFirst();
 }
 
 export function listTokens(db: Db, userId: number): Promise<AccessToken[]> {
