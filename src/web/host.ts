@@ -21,7 +21,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 function hostAsked(request: FastifyRequest): string | undefined {
   const { headers } = request;
   const forwardedHost = headers['x-forwarded-host'];
-  if (forwardedHost !== undefined && request.host !== headers.host) return request.host;
+  // Fastify reads X-Forwarded-Host only from a trusted proxy (request.host then differs from Host);
+  // one that says the same as Host names the same host whoever sent it.
+  if (forwardedHost !== undefined && (request.host !== headers.host || forwardedHost === headers.host)) return request.host;
   if (forwardedHost !== undefined || headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined) return undefined;
   return headers.host;
 }

@@ -209,6 +209,10 @@ describe('pages opened at another host name than PUBLIC_URL’s', () => {
     expect(wrong.statusCode).toBe(302);
     // PUBLIC_URL's path is kept: the proxy strips it before the request gets here.
     expect(wrong.headers.location).toBe('http://localhost:8080/prefix/account/login?a=1');
+    // A trusted proxy that passes Host through and repeats it in X-Forwarded-Host: that is the name asked.
+    const repeated = await plain.app.inject({ url: '/account/login', headers: { host: '127.0.0.1:8080', 'x-forwarded-host': '127.0.0.1:8080', 'x-forwarded-for': '203.0.113.7' } });
+    expect(repeated.statusCode).toBe(302);
+    expect(repeated.headers.location).toBe('http://localhost:8080/prefix/account/login');
     // Without TRUST_PROXY an X-Forwarded-Host is anyone's: not believed, not redirected on.
     expect((await t.app.inject({ url: '/account/login', headers: { host: '10.0.0.5:8080', 'x-forwarded-host': 'evil.example' } })).statusCode).toBe(200);
   });
