@@ -15,6 +15,7 @@ const STORE_INDEPENDENT = [
   'test/http/slow-clients.test.ts',
   'test/docs/reference.test.ts',
   'test/architecture/layers.test.ts',
+  'test/architecture/table-owners.test.ts',
   'test/account/settings.browser.test.ts',
   'test/emails/verification-pages.browser.test.ts',
   'test/oauth/sign-out.browser.test.ts',

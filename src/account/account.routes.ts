@@ -80,7 +80,7 @@ export type AccountPageOptions = {
    * in the middle on plain http) matches no token they could have computed.
    */
   csrfKey: string;
-  /** Ends the browser's other sign-ins (the authorization server's), given its Cookie header. */
+  /** Ends the browser's other sign-ins (the authorization server's), given its parsed cookies. */
   onLogout(cookies: { [name: string]: string | undefined }): Promise<void>;
 };
 

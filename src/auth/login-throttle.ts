@@ -64,7 +64,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     return new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points, duration, insuranceLimiter: memory });
   };
   const accountFailures = limiter('login-failures', Number.MAX_SAFE_INTEGER, FAILURE_MEMORY_S);
-  const accountBlocks = limiter('login-blocked', 1, LONGEST_WAIT_S);
+  const accountBlocks = limiter('login-blocked-until', 1, LONGEST_WAIT_S);
   const ipFailures = limiter('ip-failures', options.ipFailuresPerMinute, 60);
 
   const tooMany = (msBeforeNext: number) =>

@@ -1,9 +1,10 @@
 // The sign-in core: the one place that decides "these credentials are this user", for every
 // entry point — HTTP Basic and Bearer on the API, the account page's login form, the
 // authorization server's login page. Each attempt goes through the same steps, in this order:
-//   parse → throttle (per account and per client IP) → verify (password, or a token through the
-//   verifier of the feature that issued it) → second factor → upgrade the hash → cache → count
-//   and audit the outcome.
+//   parse → throttle (per account and per client IP) → verify (a password against its hash,
+//   which is upgraded and cached when right; or a token, through the verifier of the feature
+//   that issued it) → second factor (asked for every right password, cached ones included) →
+//   count and audit the outcome.
 // Every failure of the credentials themselves is the same 401 (docs/reference/api.md), whatever
 // went wrong; the precise reason travels in `internal`, for logs, metrics and the audit trail.
 import { ApiError } from '../kernel/errors.ts';

@@ -30,6 +30,14 @@ async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, even
   await recordAuditEvent(deps, { ...context, event, userId: account.id, username: account.username, detail: { email } }, trx);
 }
 
+/**
+ * A new user's first address, verified and primary (an operator vouches for it), in the
+ * transaction that creates the user: the schema wants every user to have a primary address.
+ */
+export async function addFirstAddress(trx: Db, userId: number, address: ParsedEmail, at: string): Promise<void> {
+  await insertEmail(trx, { user_id: userId, email: address.display, email_key: address.key, verified: 1, is_primary: 1, created_at: at });
+}
+
 /** The `email` field of a request body: present, non-empty and a valid address, or a 400. */
 export function requireAddress(input: unknown): ParsedEmail {
   if (typeof input !== 'string' || input.trim() === '') {

@@ -4,7 +4,8 @@ import type { Db, OAuthArtifactRow } from '../kernel/db/database.ts';
 
 export type ArtifactRow = Selectable<OAuthArtifactRow>;
 
-/** What an artifact is stored under: the SHA-256 of its id, which for codes and tokens is the credential. */
+// Artifacts are stored under the SHA-256 of their id (kernel/crypto.ts), which for codes and
+// tokens is the credential itself.
 
 /** Inserts or replaces the artifact (the provider saves some models more than once). */
 export async function upsertArtifact(db: Db, row: Insertable<OAuthArtifactRow>): Promise<void> {

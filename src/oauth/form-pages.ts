@@ -33,10 +33,10 @@ function formTargets(ctx: KoaContextWithOIDC): string[] {
  * hash of the page's inline script to the draft's script-src (empty: it allows none).
  */
 export async function secureFormPages(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives([], ["'self'"]) });
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives([], ["'self'"]), openedByApplications: true });
   await next();
   const scripts = directivesOf(ctx.response.get('content-security-policy')).get('script-src');
   // Replaced by one of our own pages (an error page, the sign-out page), which run no script.
   if (scripts === undefined) return;
-  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives(scripts, formTargets(ctx)) });
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', directives: formPageDirectives(scripts, formTargets(ctx)), openedByApplications: true });
 }

@@ -33,7 +33,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
    * form-action too (CSP Level 3), may lead on to the client's redirect URI.
    */
   const send = (reply: FastifyReply, status: number, page: Html, interaction?: Interaction) =>
-    sendPage(reply, status, page, { referrerPolicy: 'no-referrer', formTargets: originsOf(interaction?.params.redirect_uri) });
+    sendPage(reply, status, page, { referrerPolicy: 'no-referrer', formTargets: originsOf(interaction?.params.redirect_uri), openedByApplications: true });
 
   /** The interaction this browser is in, or a page saying it is over. */
   const details = async (request: FastifyRequest, reply: FastifyReply): Promise<Interaction | undefined> => {

@@ -148,7 +148,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: Deps, prov
     const query = request.url.indexOf('?');
     if (query >= 0 && request.url.length - query - 1 > MAX_AUTHORIZATION_QUERY) {
       const page = errorPage({ error: 'invalid_request', error_description: `the request is longer than ${MAX_AUTHORIZATION_QUERY} characters` }, new Error('too long'));
-      return sendPage(reply, 414, page, { referrerPolicy: 'no-referrer' });
+      return sendPage(reply, 414, page, { referrerPolicy: 'no-referrer', openedByApplications: true });
     }
     return handOver(reply, request.raw);
   };

@@ -104,7 +104,7 @@ export type ProviderHooks = {
 function setPageHeaders(ctx: Pick<KoaContextWithOIDC, 'status' | 'type' | 'res'>, status: number, formTargets: readonly string[] = []): void {
   ctx.status = status;
   ctx.type = 'html';
-  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', formTargets });
+  secureHandedOverPage(ctx.res, { referrerPolicy: 'no-referrer', formTargets, openedByApplications: true });
 }
 
 /** The end-session endpoint's page: who is signed in, and a button that confirms the sign-out. */

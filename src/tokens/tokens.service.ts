@@ -97,6 +97,7 @@ export async function revokeToken(deps: Deps, idOrToken: string, context: AuditC
     // Conditional: revoking a revoked token changes nothing and records nothing.
     if (!(await markTokenRevoked(trx, id, deps.clock.nowIso()))) return false;
     await recordAuditEvent(deps, { ...context, event: 'token_revoked', userId, username, detail: { token_id: id, name } }, trx);
+    await deps.credentialEvents.changing(trx, { userId, tokenId: id, kind: 'token' });
     return true;
   });
   if (revoked) deps.credentialEvents.changed({ userId, tokenId: id, kind: 'token' });

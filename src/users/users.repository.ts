@@ -1,6 +1,6 @@
 // SQL for users. Plain functions taking the Kysely handle (or a transaction) first.
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import type { Db, EmailRow, UserRow } from '../kernel/db/database.ts';
+import type { Db, UserRow } from '../kernel/db/database.ts';
 
 export type User = Selectable<UserRow>;
 export type UserWithPrimaryEmail = User & { primary_email: string };
@@ -61,10 +61,3 @@ export async function setUserActive(db: Db, userId: number, active: boolean, at:
 }
 
 
-/**
- * A new user's first address, verified and primary (an operator vouches for it). Written here
- * with the user, in the same transaction: the schema wants every user to have a primary address.
- */
-export async function insertPrimaryEmail(db: Db, values: Pick<Insertable<EmailRow>, 'user_id' | 'email' | 'email_key' | 'created_at'>): Promise<void> {
-  await db.insertInto('emails').values({ ...values, verified: 1, is_primary: 1 }).execute();
-}

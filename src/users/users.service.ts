@@ -12,11 +12,11 @@ import { parseEmail } from '../kernel/email-address.ts';
 import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
+import { addFirstAddress } from '../emails/emails.service.ts';
 import {
   findUserById,
   findUserByUsername,
   findUserWithPrimaryEmail,
-  insertPrimaryEmail,
   insertUser,
   listUsersWithPrimaryEmail,
   setUserActive,
@@ -106,7 +106,7 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   try {
     const userId = await deps.store.write(async (trx) => {
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
-      await insertPrimaryEmail(trx, { user_id: id, email: email.display, email_key: email.key, created_at: now });
+      await addFirstAddress(trx, id, email, now);
       return id;
     });
     return getUser(deps, userId);
@@ -146,6 +146,7 @@ export async function setActive(deps: Deps, username: string, active: boolean, c
     if (!(await setUserActive(trx, user.id, active, deps.clock.nowIso()))) return false;
     const event = active ? 'account_activated' : 'account_deactivated';
     await recordAuditEvent(deps, { ...context, event, userId: user.id, username: user.username }, trx);
+    await deps.credentialEvents.changing(trx, { userId: user.id, kind: 'activation' });
     return true;
   });
   if (changed) deps.credentialEvents.changed({ userId: user.id, kind: 'activation' });

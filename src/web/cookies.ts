@@ -1,6 +1,6 @@
 // The pages' cookies, read and written through @fastify/cookie: request.cookies, reply.setCookie.
 // Every one is HttpOnly and SameSite=Lax, Secure when PUBLIC_URL is https, and scoped to the path
-// of the pages that read it. The authorization server's own cookies are not here: oidc-provider
+// of the pages that read it (but a __Host- cookie, which must have Path=/). The authorization server's own cookies are not here: oidc-provider
 // reads the Cookie header and writes Set-Cookie on the raw response itself, which this plugin
 // leaves alone (it parses the header into request.cookies and adds Set-Cookie only for what
 // reply.setCookie was given).

@@ -8,7 +8,8 @@
 //   form-action 'self' (plus the client's origin on OAuth pages); frame-ancestors 'none';
 //   base-uri 'none'. No script, no image, no font, no framing;
 // - Strict-Transport-Security (a year) when PUBLIC_URL is https, never on plain http;
-// - Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy: same-origin;
+// - Cross-Origin-Opener-Policy: same-origin (not on the authorization server's pages, which an
+//   application may open in a popup), Cross-Origin-Resource-Policy: same-origin;
 // - X-Frame-Options: DENY (for browsers without frame-ancestors);
 // - Referrer-Policy: as the page says (no-referrer where the URL or the page holds something to
 //   keep, same-origin on the account page);
@@ -31,15 +32,25 @@ export type PagePolicy = {
   formTargets?: readonly string[];
   /** Another CSP than pageDirectives(formTargets): the provider's form pages' (formPageDirectives). */
   directives?: Directives;
+  /**
+   * The authorization server's pages: an application may open them in a popup and read the
+   * outcome through window.opener (oidc-client-ts, MSAL), which Cross-Origin-Opener-Policy:
+   * same-origin would cut. They go without it; the account pages keep it.
+   */
+  openedByApplications?: boolean;
 };
 
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 
-/** The origin of a URI, for form-action; none for an unparsable one or one without an origin (a custom scheme). */
+/**
+ * The origin of a URI, for form-action; none for an unparsable one, one without an origin (a
+ * custom scheme), or one that could not stand in a CSP source list (a host with ';' or ',', which
+ * URL parsing lets through and would end the directive).
+ */
 export function originsOf(uri: unknown): string[] {
   if (typeof uri !== 'string' || !URL.canParse(uri)) return [];
   const { origin } = new URL(uri);
-  return origin === 'null' ? [] : [origin];
+  return origin === 'null' || /[\s;,'"]/.test(origin) ? [] : [origin];
 }
 
 /** A page's CSP: its one style sheet, forms to this origin and to `formTargets`. */
@@ -73,6 +84,7 @@ export function pageHelmetOptions(policy: PagePolicy): HelmetOptions {
   return {
     contentSecurityPolicy: { useDefaults: false, directives: policy.directives ?? pageDirectives(policy.formTargets) },
     referrerPolicy: { policy: policy.referrerPolicy },
+    ...(policy.openedByApplications ? { crossOriginOpenerPolicy: false } : {}),
   };
 }
 

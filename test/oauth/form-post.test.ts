@@ -45,7 +45,9 @@ describe('the form_post answer page', () => {
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['cache-control']).toBe('no-store');
     // The rest of the service's page headers (src/web/security.ts).
-    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    // No opener policy: an application may have opened the sign-in in a popup and reads the
+    // outcome through window.opener.
+    expect(res.headers['cross-origin-opener-policy']).toBeUndefined();
     expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
   });

@@ -37,9 +37,9 @@ async function atLoginPage(browser: Browser = browserFor(t.app)): Promise<{ brow
 }
 
 describe('the OAuth login and consent pages', () => {
-  it('escape the client’s name, and carry the page headers with form-action open to its redirect origin', async () => {
+  it('escape the client’s name, and carry the page headers with form-action open to its redirect origin (and no opener policy: an application may open them in a popup)', async () => {
     const { browser, page, uid } = await atLoginPage();
-    expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'] });
+    expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true });
     expect(page.body).not.toContain('<script>');
     expect(page.body).toContain('<strong id="client-name">&#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; Co</strong>');
 
@@ -51,7 +51,7 @@ describe('the OAuth login and consent pages', () => {
     }
     expect(consentPage.statusCode, consentPage.body).toBe(200);
     expect(consentPage.body).toContain('/consent');
-    expectPageHeaders(consentPage, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'] });
+    expectPageHeaders(consentPage, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true });
     expect(consentPage.body).not.toContain('<script>');
     expect(consentPage.body).toContain('<title>Allow &#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; Co?</title>');
     expect(consentPage.body).toContain('<span id="client-name">&#60;script&#62;');

@@ -29,17 +29,22 @@ export function parseSetCookie(line: string): { name: string; value: string; att
 
 /**
  * The headers of every page: HTML, no cache, the hash-based CSP (form-action 'self' and
- * `formTargets`), no framing, the page's referrer policy, the cross-origin isolation headers, and
+ * `formTargets`), no framing, the page's referrer policy, the cross-origin isolation headers (no
+ * opener policy on the authorization server's pages), and
  * HSTS exactly when PUBLIC_URL is https.
  */
-export function expectPageHeaders(res: { headers: Headers }, options: { referrerPolicy: 'same-origin' | 'no-referrer'; https: boolean; formTargets?: string[] }): void {
+export function expectPageHeaders(
+  res: { headers: Headers },
+  options: { referrerPolicy: 'same-origin' | 'no-referrer'; https: boolean; formTargets?: string[]; openedByApplications?: boolean },
+): void {
   const { headers } = res;
   expect(headers['content-type']).toBe('text/html; charset=utf-8');
   expect(headers['cache-control']).toBe('no-store');
   expect(headers['x-frame-options']).toBe('DENY');
   expect(headers['x-content-type-options']).toBe('nosniff');
   expect(headers['referrer-policy']).toBe(options.referrerPolicy);
-  expect(headers['cross-origin-opener-policy']).toBe('same-origin');
+  // The authorization server's pages may be a popup an application reads through window.opener.
+  expect(headers['cross-origin-opener-policy']).toBe(options.openedByApplications ? undefined : 'same-origin');
   expect(headers['cross-origin-resource-policy']).toBe('same-origin');
   if (options.https) expect(headers['strict-transport-security']).toBe('max-age=31536000');
   else expect(headers['strict-transport-security']).toBeUndefined();
