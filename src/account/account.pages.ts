@@ -9,6 +9,8 @@ import type { TokenSummary } from '../tokens/tokens.service.ts';
 import type { GrantSummary } from '../oauth/grants.service.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
+import { sessionsSection } from './sessions.pages.ts';
+import type { SignInSummary } from './sign-ins.service.ts';
 
 export type FormErrors = { form: string; errors: FieldErrors; values?: Record<string, string>; email?: string };
 
@@ -66,6 +68,8 @@ const NOTICES: Record<string, string> = {
   token_revoked: 'The token was revoked.',
   application_revoked: 'The application’s access was revoked.',
   password: 'Your password was changed. Your other sessions have been logged out.',
+  session_ended: 'The session was signed out.',
+  sessions_ended: 'Your other sessions were signed out.',
 };
 
 /** The message for `?done=…` after a form, if it names one. */
@@ -84,6 +88,8 @@ export type SettingsView = {
   tokens: TokenSummary[];
   /** The OAuth applications the user has allowed (src/oauth/grants.service.ts). */
   applications: GrantSummary[];
+  /** Where the account is signed in (src/account/sign-ins.service.ts); no section when absent. */
+  sessions?: SignInSummary[] | undefined;
   notice?: string | undefined;
   state?: FormErrors | undefined;
   newToken?: { token: string; name: string } | undefined;
@@ -221,6 +227,8 @@ export function settingsPage(view: SettingsView): Html {
 </form>
 </section>`;
 
+  const sessions = view.sessions ? sessionsSection({ base, csrfToken, sessions: view.sessions, errors: errorsFor(state, 'session_end', 'session') }) : '';
+
   const notice = view.notice ? html`<div class="notice" role="status">${view.notice}</div>` : '';
   return layout({
     title: 'Account settings',
@@ -233,6 +241,7 @@ export function settingsPage(view: SettingsView): Html {
 !${tokens}
 !${applications}
 !${password}
+!${sessions}
 </main>`,
   });
 }

@@ -25,6 +25,8 @@ import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
+import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
+import { storableUserAgent } from '../web/user-agent.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
@@ -119,16 +121,18 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   const guarded = { ...options, preHandler: requireSession };
   const sessionOf = (request: FastifyRequest): PageSession => request.accountSession!;
   const accountOf = (request: FastifyRequest): AccountRef => ({ id: sessionOf(request).userId, username: sessionOf(request).username });
+  const browserOf = (request: FastifyRequest): CurrentBrowser => ({ sessionId: sessionOf(request).id, cookies: request.cookies });
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
-    const [user, emails, tokens, applications] = await Promise.all([
+    const [user, emails, tokens, applications, sessions] = await Promise.all([
       getUser(deps, session.userId),
       listUserEmails(deps, accountOf(request)),
       listTokens(deps, session.username),
       listGrants(deps, session.userId),
+      listSignIns(deps, session.userId, browserOf(request)),
     ]);
-    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, ...extra }));
+    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, ...extra }));
   };
 
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
@@ -156,7 +160,9 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, { username, error: refusal.message });
     }
-    cookies.set(reply, SESSION_COOKIE, await createSession(deps, result.account.id));
+    // Kept for the list of the user's sessions only: the User-Agent is the client's word.
+    const origin = { userAgent: storableUserAgent(request.headers['user-agent']), ip: request.ip };
+    cookies.set(reply, SESSION_COOKIE, await createSession(deps, result.account.id, origin));
     loginCookie.jar.clear(reply, loginCookie.name);
     return seeOther(reply, `${basePath}/`);
   });
@@ -201,6 +207,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
         const state: FormErrors = { form: formName, errors: fieldErrorsOf(error, field), values, ...(form.email !== undefined ? { email: form.email } : {}) };
         if (formName === 'token_revoke') state.email = form.token_id;
         if (formName === 'application_revoke') state.email = form.client_id;
+        if (formName === 'session_end') state.email = form.session;
         // The per-address limit of verification mails: the page says so, and how long to wait.
         const retryAfter = error instanceof ApiError ? error.headers['retry-after'] : undefined;
         if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
@@ -268,6 +275,16 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const session = sessionOf(request);
     await revokeGrant(deps, session.userId, session.username, form.client_id ?? '', selfContext(request));
     return 'application_revoked';
+  });
+
+  // The Sessions section (src/account/sessions.pages.ts): one sign-in, or all but this browser's.
+  handle('/account/sessions/end', 'session_end', 'session', async (request, form) => {
+    await endSignIn(deps, accountOf(request), browserOf(request), form.session ?? '', selfContext(request));
+    return 'session_ended';
+  });
+  handle('/account/sessions/end-others', 'session_end', 'session', async (request) => {
+    await endOtherSignIns(deps, accountOf(request), browserOf(request), selfContext(request));
+    return 'sessions_ended';
   });
 
   handle('/account/password', 'password', 'new_password', async (request, form) => {

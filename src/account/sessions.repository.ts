@@ -41,3 +41,26 @@ export async function deleteExpiredSessions(db: Db, now: string, idleCutoff: str
     .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleCutoff)]))
     .execute();
 }
+
+/** The user's sessions as the settings page lists them, newest first. */
+export function listUserSessions(db: Db, userId: number): Promise<Pick<Session, 'id' | 'created_at' | 'last_seen_at' | 'expires_at' | 'user_agent' | 'ip'>[]> {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent', 'ip'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+/** Deletes one session if it is the user's; how many went (0 or 1). */
+export async function deleteSessionOfUser(db: Db, userId: number, id: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Every session of the user but `keepId`; how many went. */
+export async function deleteOtherSessionsOfUser(db: Db, userId: number, keepId: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '!=', keepId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

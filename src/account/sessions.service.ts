@@ -15,8 +15,11 @@ export type ActiveSession = { id: number; userId: number; username: string };
 // last_seen_at is written at most this often, so page views do not all become writes.
 const TOUCH_RESOLUTION_MS = 60_000;
 
+/** Where a session was started from, for the list of the user's sessions (display only). */
+export type SessionOrigin = { userAgent?: string | undefined; ip?: string | undefined };
+
 /** Starts a session for the user; returns the id to put in the cookie. */
-export async function createSession(deps: Deps, userId: number): Promise<string> {
+export async function createSession(deps: Deps, userId: number, origin: SessionOrigin = {}): Promise<string> {
   const sessionId = randomBytes(32).toString('base64url');
   const now = deps.clock.nowMs();
   const nowIso = deps.clock.nowIso();
@@ -28,6 +31,8 @@ export async function createSession(deps: Deps, userId: number): Promise<string>
       created_at: nowIso,
       last_seen_at: nowIso,
       expires_at: formatDate(new Date(now + deps.config.sessionMaxMinutes * 60_000)),
+      user_agent: origin.userAgent ?? null,
+      ip: origin.ip ?? null,
     });
   });
   return sessionId;

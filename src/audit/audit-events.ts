@@ -15,6 +15,8 @@ export const AUDIT_EVENTS = [
   'account_activated',
   'oauth_grant',
   'oauth_revoked',
+  'session_ended',
+  'sessions_ended',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -18,7 +18,8 @@ import { originsOf } from '../web/security.ts';
 import { secureHandedOverPage } from '../web/send.ts';
 import type { AuthorizeThrottle } from './authorize-throttle.ts';
 import { secureFormPages } from './form-pages.ts';
-import { LOGIN_SESSION_COOKIE } from './login-sessions.ts';
+import { LOGIN_SESSION_COOKIE, noteLoginSession } from './login-sessions.ts';
+import { storableUserAgent } from '../web/user-agent.ts';
 import { parameterLengthChecks } from './request-limits.ts';
 
 /** What findAccount gives the provider; `username` and `userId` also go into token responses. */
@@ -301,6 +302,18 @@ export function createProvider(deps: Deps, secrets: ProviderSecrets, hooks: Prov
       // The provider's sign-out is done and answered: a failure here is logged, not shown.
       await hooks.onSignOut(Number(session.accountId)).catch((error: unknown) => hooks.log.error({ err: error }, 'oauth: could not end the account-page sessions after a sign-out'));
     }
+  });
+
+  // What the settings page lists about a login session (login-sessions.ts): the browser and address
+  // it signed in from, when it was last used. Noted once the provider has saved the session.
+  provider.use(async (ctx, next) => {
+    await next();
+    const { oidc } = ctx as KoaContextWithOIDC;
+    if (oidc?.route !== 'resume' && oidc?.route !== 'authorization') return;
+    const session = oidc.session as { uid?: string; accountId?: string; destroyed?: boolean } | undefined;
+    const note = { route: oidc.route, loggedIn: oidc.result?.login !== undefined, session, userAgent: storableUserAgent(ctx.get('user-agent')) ?? null, ip: ctx.ip };
+    // The answer is made already: a failure here is logged, not shown.
+    await noteLoginSession(deps, note).catch((error: unknown) => hooks.log.warn({ err: error }, 'oauth: could not note a login session'));
   });
 
   // RFC 7009 does not ask it, but a revocation answer is about a credential: no cache keeps it.

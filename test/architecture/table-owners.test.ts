@@ -17,6 +17,7 @@ const OWNERS: Record<string, readonly string[]> = {
   audit_events: ['audit'],
   sessions: ['account'],
   oauth_artifacts: ['oauth'],
+  oauth_login_session_details: ['oauth'],
   oauth_clients: ['oauth'],
   oauth_secrets: ['oauth'],
   schema_migrations: ['kernel'],

@@ -89,6 +89,10 @@ export type SessionRow = {
   last_seen_at: string;
   /** The absolute timeout: the session ends then, however active. */
   expires_at: string;
+  /** The browser's User-Agent at login, cut short; for display only. Null before it was kept. */
+  user_agent: string | null;
+  /** The client's address at login. Null before it was kept. */
+  ip: string | null;
 };
 
 /** A client registered with `accounts client create` (src/oauth/). */
@@ -120,6 +124,22 @@ export type OAuthArtifactRow = {
   consumed_at: string | null;
 };
 
+/**
+ * What the settings page shows about an authorization server's login session (src/oauth/): kept
+ * beside the provider's Session artifact, named by its uid, and deleted with it.
+ */
+export type OAuthLoginSessionDetailsRow = {
+  session_uid: string;
+  /** The user's id, as a string, as in oauth_artifacts. */
+  account_id: string;
+  /** The browser's User-Agent at sign-in, cut short; for display only. */
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  /** When the browser last came back to the authorization endpoint with this session. */
+  last_seen_at: string;
+};
+
 /** Secrets the provider needs and every instance must share: the signing key, cookie keys. */
 export type OAuthSecretRow = { name: string; value: string; created_at: string };
 
@@ -134,6 +154,7 @@ export type Tables = {
   sessions: SessionRow;
   oauth_clients: OAuthClientRow;
   oauth_artifacts: OAuthArtifactRow;
+  oauth_login_session_details: OAuthLoginSessionDetailsRow;
   oauth_secrets: OAuthSecretRow;
   schema_migrations: SchemaMigrationRow;
 };
