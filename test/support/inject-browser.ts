@@ -18,7 +18,8 @@ export function csrfIn(html: string): string | undefined {
   return /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
 }
 
-export function browserFor(app: FastifyInstance): Browser {
+/** `userAgent`: the User-Agent header it sends (none by default, as app.inject). */
+export function browserFor(app: FastifyInstance, options: { userAgent?: string } = {}): Browser {
   const cookies = new Map<string, string>();
   const remember = (res: LightMyRequestResponse) => {
     for (const line of setCookies(res)) {
@@ -34,11 +35,12 @@ export function browserFor(app: FastifyInstance): Browser {
     return res;
   };
   const cookieHeader = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const agent = options.userAgent === undefined ? {} : { 'user-agent': options.userAgent };
   const browser: Browser = {
     cookies,
     csrf: undefined,
     async get(url) {
-      return remember(await app.inject({ method: 'GET', url, headers: { cookie: cookieHeader() } }));
+      return remember(await app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(), ...agent } }));
     },
     async post(url, form, options = {}) {
       const csrf = options.csrf === undefined ? browser.csrf : options.csrf;
@@ -47,7 +49,7 @@ export function browserFor(app: FastifyInstance): Browser {
         await app.inject({
           method: 'POST',
           url,
-          headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+          headers: { cookie: cookieHeader(), ...agent, 'content-type': 'application/x-www-form-urlencoded' },
           payload: new URLSearchParams(fields).toString(),
         }),
       );
