@@ -30,12 +30,12 @@ export type CurrentBrowser = { sessionId: number; cookies: BrowserCookies };
 
 /** Every live sign-in of the user, the account page's first, each newest first. */
 export async function listSignIns(deps: Deps, userId: number, current: CurrentBrowser): Promise<SignInSummary[]> {
-  const nowIso = deps.clock.nowIso();
-  const idleCutoff = new Date(deps.clock.nowMs() - deps.config.sessionIdleMinutes * 60_000).toISOString();
+  const nowMs = deps.clock.nowMs();
+  const idleMs = deps.config.sessionIdleMinutes * 60_000;
   const [sessions, logins] = await Promise.all([listUserSessions(deps.store.db, userId), listLoginSessions(deps, userId, current.cookies)]);
   const account: SignInSummary[] = sessions
     // Past a timeout the session is over, even if no request has deleted it yet.
-    .filter((s) => s.expires_at > nowIso && Date.parse(s.last_seen_at) > Date.parse(idleCutoff))
+    .filter((s) => Date.parse(s.expires_at) > nowMs && Date.parse(s.last_seen_at) + idleMs > nowMs)
     .map((s) => ({ ref: `account-${s.id}`, kind: 'account', userAgent: s.user_agent, ip: s.ip, startedAt: s.created_at, lastSeenAt: s.last_seen_at, current: s.id === current.sessionId }));
   const oauth: SignInSummary[] = logins.map((l) => ({ ref: `oauth-${l.uid}`, kind: 'oauth', userAgent: l.userAgent, ip: l.ip, startedAt: l.startedAt, lastSeenAt: l.lastSeenAt, current: l.current }));
   return [...account, ...oauth];

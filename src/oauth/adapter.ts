@@ -14,6 +14,7 @@ import { findUser } from '../users/users.service.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { deleteArtifact, deleteArtifactsOfGrant, deleteExpiredArtifacts, findArtifact, findArtifactBy, upsertArtifact, type ArtifactRow } from './artifacts.repository.ts';
 import { clientMetadata } from './clients.service.ts';
+import { sweepOrphanedLoginSessionDetails } from './login-session-details.repository.ts';
 import { findClientById } from './clients.repository.ts';
 
 // Expired rows are deleted now and then, by whichever instance writes first after the interval.
@@ -89,6 +90,8 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         if (deps.clock.nowMs() - lastSweepMs > SWEEP_INTERVAL_MS) {
           // A full batch means there is more: the next write sweeps again.
           const swept = await deleteExpiredArtifacts(trx, nowIso(), SWEEP_BATCH);
+          // And what the settings page kept about login sessions that are gone, however they went.
+          await sweepOrphanedLoginSessionDetails(trx, SWEEP_BATCH);
           lastSweepMs = swept < SWEEP_BATCH ? deps.clock.nowMs() : 0;
         }
       });

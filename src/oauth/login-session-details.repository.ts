@@ -27,7 +27,21 @@ export async function touchLoginSessionDetails(db: Db, sessionUid: string, now: 
   await db.updateTable('oauth_login_session_details').set({ last_seen_at: now }).where('session_uid', '=', sessionUid).execute();
 }
 
-/** The details of the account's login sessions that are gone (signed out, expired, swept). */
+/**
+ * Up to `limit` details whose login session is gone, whoever's (signed out at the end-session
+ * endpoint or the account page, ended by a password change, expired and swept); how many went.
+ */
+export async function sweepOrphanedLoginSessionDetails(db: Db, limit: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM oauth_login_session_details WHERE session_uid IN (
+      SELECT d.session_uid FROM oauth_login_session_details d
+      WHERE NOT EXISTS (SELECT 1 FROM oauth_artifacts s WHERE s.model = 'Session' AND s.uid = d.session_uid)
+      LIMIT ${limit}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/** The details of the account's login sessions that are gone. */
 export async function deleteOrphanedLoginSessionDetails(db: Db, accountId: string): Promise<void> {
   await db
     .deleteFrom('oauth_login_session_details')

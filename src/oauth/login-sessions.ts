@@ -6,7 +6,7 @@ import type { Deps } from '../kernel/deps.ts';
 import type { Db } from '../kernel/db/database.ts';
 import type { CredentialChangeHandler } from '../kernel/events.ts';
 import { deleteArtifact, deleteLoginSessionsOf, findArtifact } from './artifacts.repository.ts';
-import { deleteLoginSessions, deleteOrphanedLoginSessionDetails, listLoginSessionRows, touchLoginSessionDetails, upsertLoginSessionDetails } from './login-session-details.repository.ts';
+import { deleteLoginSessions, listLoginSessionRows, touchLoginSessionDetails, upsertLoginSessionDetails } from './login-session-details.repository.ts';
 
 /** The provider's session cookie; provider.ts gives the provider this name. */
 export const LOGIN_SESSION_COOKIE = '_session';
@@ -108,11 +108,7 @@ export async function noteLoginSession(
   const now = deps.clock.nowIso();
   if (request.route === 'resume' && request.loggedIn) {
     const row = { session_uid: session.uid, account_id: session.accountId, user_agent: request.userAgent, ip: request.ip, now };
-    await deps.store.write(async (trx) => {
-      await upsertLoginSessionDetails(trx, row);
-      // The details of this user's sessions that ended since (signed out, expired) go now.
-      await deleteOrphanedLoginSessionDetails(trx, session.accountId!);
-    });
+    await deps.store.write((trx) => upsertLoginSessionDetails(trx, row));
   } else if (request.route === 'authorization' || request.route === 'resume') {
     await deps.store.write((trx) => touchLoginSessionDetails(trx, session.uid!, now));
   }

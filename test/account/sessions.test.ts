@@ -3,6 +3,7 @@
 // but this browser's — with the refusals around it. On both stores (app.inject).
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdapterClass } from '../../src/oauth/adapter.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { buildTestApp, makeUser, type TestApp } from '../support/app.ts';
 import { browserFor, type Browser } from '../support/inject-browser.ts';
@@ -180,5 +181,21 @@ describe('signing out', () => {
     expect((await browser.post('/account/sessions/end', { session: ref! })).statusCode).toBe(303);
     expect((await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: phone.browser })).sawLogin).toBe(true);
     expect((await listUserAuditEvents(t.deps, user.username)).find((e) => e.event === 'session_ended')).toMatchObject({ actor: 'self', detail: { kind: 'oauth' } });
+  });
+});
+
+describe('what is kept about a login at the authorization server', () => {
+  it('goes when the login does, however it ended: the adapter’s sweep deletes the details of sessions no longer there', async () => {
+    const user = await makeUser(t.deps);
+    const login = await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: browserFor(t.app, { userAgent: CHROME_ANDROID }) });
+    const details = () => t.store.db.selectFrom('oauth_login_session_details').select(['user_agent', 'ip']).where('account_id', '=', String(user.id)).execute();
+    expect(await details()).toEqual([{ user_agent: CHROME_ANDROID, ip: '127.0.0.1' }]);
+    // Signed out at the end-session endpoint, say: the provider deletes its Session alone.
+    await t.store.db.deleteFrom('oauth_artifacts').where('model', '=', 'Session').where('account_id', '=', String(user.id)).execute();
+    // A fresh adapter sweeps on its first write.
+    const Adapter = createAdapterClass(t.deps);
+    await new Adapter('Session').upsert('another-session', { accountId: String(user.id), uid: 'another-uid' }, 60);
+    expect(await details()).toEqual([]);
+    expect((await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: login.browser })).sawLogin).toBe(true);
   });
 });
