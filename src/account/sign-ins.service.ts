@@ -68,6 +68,8 @@ export async function endOtherSignIns(deps: Deps, account: AccountRef, current: 
   return deps.store.write(async (trx) => {
     const accountSessions = await deleteOtherSessionsOfUser(trx, account.id, current.sessionId);
     const loginSessions = await endOtherLoginSessions(trx, account.id, keepUid);
+    // Only what happened is recorded: with no other session (a second click), nothing.
+    if (accountSessions + loginSessions === 0) return 0;
     await recordAuditEvent(deps, { ...context, event: 'sessions_ended', userId: account.id, username: account.username, detail: { account_sessions: accountSessions, login_sessions: loginSessions } }, trx);
     return accountSessions + loginSessions;
   });

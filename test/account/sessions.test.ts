@@ -133,6 +133,8 @@ describe('signing out', () => {
     const reuse = await authorize(t.app, client, bobby, { challenge: pkcePair().challenge, browser: bobbysLogin.browser });
     expect(reuse.sawLogin).toBe(false);
     expect((await listUserAuditEvents(t.deps, bobby.username)).map((e) => e.event)).not.toContain('session_ended');
+    // Alice had no other session: nothing ended, nothing recorded.
+    expect((await listUserAuditEvents(t.deps, alice.username)).map((e) => e.event)).not.toContain('sessions_ended');
   });
 
   it('signs out all other sessions: the account page’s and the authorization server’s logins, but not this browser’s', async () => {
