@@ -3,6 +3,7 @@
 // but this browser's — with the refusals around it. On both stores (app.inject).
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { createAdapterClass } from '../../src/oauth/adapter.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
 import { buildTestApp, makeUser, type TestApp } from '../support/app.ts';
@@ -13,11 +14,13 @@ const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 
 const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
 const CHROME_ANDROID = 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
 
+let now = Date.now();
+const clock: Clock = { nowMs: () => now, nowIso: () => formatMicros(now * 1000) };
 let t: TestApp;
 let client: Awaited<ReturnType<typeof makeClient>>;
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ clock });
   client = await makeClient(t.deps);
 });
 afterAll(() => t?.close());
@@ -70,6 +73,19 @@ describe('the list of sessions', () => {
     // What was kept: the header cut short, and the address.
     const stored = await t.store.db.selectFrom('sessions').select(['user_agent', 'ip']).where('user_id', '=', user.id).execute();
     expect(stored).toEqual(expect.arrayContaining([{ user_agent: FIREFOX_LINUX, ip: '127.0.0.1' }, { user_agent: SAFARI_IPHONE, ip: '127.0.0.1' }]));
+  });
+
+  it('moves “last seen” forward as each session is used', async () => {
+    const user = await makeUser(t.deps);
+    const browser = await loggedIn(user, FIREFOX_LINUX);
+    const phone = await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: browserFor(t.app, { userAgent: CHROME_ANDROID }) });
+    const started = new Date(now).toISOString().slice(0, 16).replace('T', ' ');
+    now += 5 * 60_000;
+    await authorize(t.app, client, user, { challenge: pkcePair().challenge, browser: phone.browser });
+    const later = new Date(now).toISOString().slice(0, 16).replace('T', ' ');
+    const rows = [...rowsOf((await browser.get('/account/')).body).values()];
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(new RegExp(`started <time[^>]*>${started} UTC</time> · last seen <time[^>]*>${later} UTC</time>`));
   });
 
   it('escapes a hostile User-Agent and keeps no more than 256 characters of it', async () => {
