@@ -1,8 +1,9 @@
 // The browser of a User-Agent header, in words ("Firefox on Linux", "Safari on iPhone", "curl"),
 // for the list of a user's sessions. A small parser of our own rather than a package: the list
-// needs a family and a platform, not versions or devices, and the maintained parsers are large
-// (hundreds of kilobytes of rules) or, in ua-parser-js from version 2, AGPL. The header is chosen
-// by the client: it is shown, never trusted, and stored cut to USER_AGENT_MAX_LENGTH.
+// needs a family and a platform, not versions, engines or devices, which is what the maintained
+// parsers are mostly made of; and ua-parser-js is AGPL from version 2 (bowser is MIT, but would be
+// a dependency for these few lines). The header is chosen by the client: it is shown, never
+// trusted, and stored cut to USER_AGENT_MAX_LENGTH.
 
 /** How much of a User-Agent is kept: enough for any real browser's, no room for a flood. */
 export const USER_AGENT_MAX_LENGTH = 256;
