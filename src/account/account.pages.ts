@@ -9,6 +9,7 @@ import type { TokenSummary } from '../tokens/tokens.service.ts';
 import type { GrantSummary } from '../oauth/grants.service.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
+import { DELETE_FORM, deleteAccountSection } from './deletion.pages.ts';
 
 export type FormErrors = { form: string; errors: FieldErrors; values?: Record<string, string>; email?: string };
 
@@ -233,6 +234,7 @@ export function settingsPage(view: SettingsView): Html {
 !${tokens}
 !${applications}
 !${password}
+!${deleteAccountSection({ base, csrfToken, username: user.username, errors: state?.form === DELETE_FORM ? state.errors : undefined, typed: value(DELETE_FORM, 'confirm_username', '') })}
 </main>`,
   });
 }

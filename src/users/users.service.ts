@@ -13,6 +13,8 @@ import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
 import { addFirstAddress } from '../emails/emails.service.ts';
+import { findTombstoneByUsername } from './deletion.repository.ts';
+import { DELETED_USERNAME_MESSAGE } from './deletion.service.ts';
 import {
   findUserById,
   findUserByUsername,
@@ -105,6 +107,8 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   const now = deps.clock.nowIso();
   try {
     const userId = await deps.store.write(async (trx) => {
+      // The schema refuses it too (a trigger); this says why.
+      if (await findTombstoneByUsername(trx, username)) throw new ApiError('invalid', { fieldErrors: { username: [DELETED_USERNAME_MESSAGE] } });
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
       await addFirstAddress(trx, id, email, now);
       return id;

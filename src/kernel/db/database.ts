@@ -123,6 +123,9 @@ export type OAuthArtifactRow = {
 /** Secrets the provider needs and every instance must share: the signing key, cookie keys. */
 export type OAuthSecretRow = { name: string; value: string; created_at: string };
 
+/** What is left of a deleted account: its id and username, never given to anyone again. */
+export type DeletedAccountRow = { user_id: number; username: string; deleted_at: string };
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -135,6 +138,7 @@ export type Tables = {
   oauth_clients: OAuthClientRow;
   oauth_artifacts: OAuthArtifactRow;
   oauth_secrets: OAuthSecretRow;
+  deleted_accounts: DeletedAccountRow;
   schema_migrations: SchemaMigrationRow;
 };
 
