@@ -3,10 +3,11 @@
 // tombstone keeps the id and the username from ever being given again, the audit trail keeps the
 // deletion, a mail confirms it, and every instance forgets the account at once.
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/audit.service.ts';
-import { exportDump } from '../../src/transfer/transfer.service.ts';
+import { exportDump, importDump } from '../../src/transfer/transfer.service.ts';
 import { createUser } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
@@ -171,6 +172,20 @@ describe('the settings page', () => {
     });
     expect(dump).toContain(`"username":"${kept.username}"`);
     expect(dump).not.toContain(user.username);
+  });
+
+  it('refuses to bring a deleted account back with `accounts import`, naming the line; nothing is imported', async () => {
+    const { user, browser } = await loggedIn();
+    let dump = '';
+    await exportDump(t.deps, (chunk) => {
+      dump += chunk;
+    });
+    expect(dump).toContain(`"username":"${user.username}"`);
+    expect((await browser.post('/account/delete', { current_password: user.password, confirm_username: user.username })).statusCode).toBe(200);
+    const usersBefore = (await t.store.db.selectFrom('users').select('id').execute()).length;
+    await expect(importDump(t.deps, Readable.from([dump]))).rejects.toThrow(new RegExp(`user ${user.id} \\("${user.username}"\\) was deleted in the target`));
+    expect((await t.store.db.selectFrom('users').select('id').execute()).length).toBe(usersBefore);
+    expect((await leftOf(user.id)).users).toBe(0);
   });
 });
 
