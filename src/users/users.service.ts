@@ -161,7 +161,12 @@ export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {
   return (await listUsersWithPrimaryEmail(deps.store.db)).map((row) => presentUser(row, deps.config.publicUrl));
 }
 
-/** The audit trail of the user named, oldest first (`accounts audit`); a 404 for an unknown user. */
+/**
+ * The audit trail of the user named, oldest first (`accounts audit`); a 404 for an unknown user.
+ * A deleted account's trail stays readable by its username, which no one else can take.
+ */
 export async function listUserAuditEvents(deps: Deps, username: string, query: AuditQuery = {}): Promise<AuditEvent[]> {
-  return listAuditEvents(deps, await requireUser(deps, username), query);
+  const deleted = await findTombstoneByUsername(deps.store.db, username.toLowerCase());
+  const account = deleted ? { id: deleted.user_id, username: deleted.username } : await requireUser(deps, username);
+  return listAuditEvents(deps, account, query);
 }

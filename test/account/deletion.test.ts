@@ -11,6 +11,7 @@ import { exportDump, importDump } from '../../src/transfer/transfer.service.ts';
 import { createUser } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
+import { HAS_SCRIPT, runOnTerminal } from '../support/cli.ts';
 import { browserFor } from '../support/inject-browser.ts';
 import { authorize, makeClient, pkcePair, redeem } from '../support/oauth.ts';
 import { startSmtpPeer, type SmtpPeer } from '../support/smtp.ts';
@@ -222,10 +223,30 @@ describe('accounts user delete', () => {
     expect(status).toBe(401);
     const events = await listAuditEvents(t.deps, user);
     expect(events.at(-1)).toMatchObject({ event: 'account_deleted', actor: 'admin', username: user.username });
+    // The trail stays readable by the username.
+    const audit = await cli(['audit', user.username, '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(audit.stdout.trim().split('\n').map((line) => JSON.parse(line).event)).toContain('account_deleted');
 
     const again = await cli(['user', 'create', user.username, '--email', `${user.username}.new@example.com`]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('belonged to a deleted account');
+  });
+});
+
+describe('accounts user delete on a terminal', () => {
+  it.skipIf(!HAS_SCRIPT)('asks for the username again: a different one deletes nothing, the same one deletes', async () => {
+    const user = await makeUser(t.deps);
+    const env = { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl };
+    const prompt = 'Type the username to confirm: ';
+    const refused = await runOnTerminal(['user', 'delete', user.username], env, [[prompt, 'someone\r']]);
+    expect(refused.code, refused.screen).not.toBe(0);
+    expect(refused.screen).toContain('the username typed differs; nothing was deleted');
+    expect((await leftOf(user.id)).users).toBe(1);
+    const done = await runOnTerminal(['user', 'delete', user.username], env, [[prompt, `${user.username}\r`]]);
+    expect(done.code, done.screen).toBe(0);
+    expect(done.screen).toContain(`Deleted user ${user.username} (id ${user.id})`);
+    expect((await leftOf(user.id)).users).toBe(0);
   });
 });
 
