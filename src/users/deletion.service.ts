@@ -8,6 +8,7 @@
 // they hold nothing personal beyond the username and the client addresses (docs/explanation/decisions.md).
 // Once committed, every process's caches forget the account, its path entry included.
 import { ApiError } from '../kernel/errors.ts';
+import { constraintViolation } from '../kernel/db/store.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
@@ -33,18 +34,24 @@ export async function deleteAccount(deps: Deps & { mailer?: Mailer }, username: 
   const name = username.toLowerCase();
   const notFound = () => new ApiError('not_found', { detail: `No user named "${name}".` });
   const deletedAt = deps.clock.nowIso();
-  const deleted = await deps.store.write(async (trx) => {
-    const user = await findUserByUsername(trx, name);
-    const withEmail = user && (await findUserWithPrimaryEmail(trx, user.id));
-    if (!user || !withEmail) throw notFound();
-    await insertTombstone(trx, { user_id: user.id, username: user.username, deleted_at: deletedAt });
-    // Before the row goes, so subscribers can still join on it if they need to.
-    await deps.credentialEvents.changing(trx, { userId: user.id, kind: 'deleted' });
-    // Conditional: of two concurrent deletions only one gets here (the tombstone's key refuses the other).
-    if (!(await deleteUserRow(trx, user.id))) throw notFound();
-    await recordAuditEvent(deps, { ...context, event: 'account_deleted', userId: user.id, username: user.username }, trx);
-    return { id: user.id, username: user.username, email: withEmail.primary_email, deletedAt };
-  });
+  const deleted = await deps.store
+    .write(async (trx) => {
+      const user = await findUserByUsername(trx, name);
+      const withEmail = user && (await findUserWithPrimaryEmail(trx, user.id));
+      if (!user || !withEmail) throw notFound();
+      await insertTombstone(trx, { user_id: user.id, username: user.username, deleted_at: deletedAt });
+      // Before the row goes, so subscribers can still join on it if they need to.
+      await deps.credentialEvents.changing(trx, { userId: user.id, kind: 'deleted' });
+      // Conditional, in case the row went since it was read.
+      if (!(await deleteUserRow(trx, user.id))) throw notFound();
+      await recordAuditEvent(deps, { ...context, event: 'account_deleted', userId: user.id, username: user.username }, trx);
+      return { id: user.id, username: user.username, email: withEmail.primary_email, deletedAt };
+    })
+    .catch((error: unknown) => {
+      // Two deletions at once (PostgreSQL): the second waited on the first's tombstone, now taken.
+      if (constraintViolation(error)?.kind === 'unique') throw notFound();
+      throw error;
+    });
   deps.credentialEvents.changed({ userId: deleted.id, kind: 'deleted' });
   deps.mailer?.send({
     to: deleted.email,

@@ -234,6 +234,18 @@ describe('accounts user delete', () => {
   });
 });
 
+describe('two deletions at once', () => {
+  it('one deletes, the other is a 404; one tombstone, one audit event', async () => {
+    const user = await makeUser(t.deps);
+    const { deleteAccount } = await import('../../src/users/deletion.service.ts');
+    const results = await Promise.allSettled([deleteAccount(t.deps, user.username), deleteAccount(t.deps, user.username)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'not_found' } });
+    expect(await t.store.db.selectFrom('deleted_accounts').selectAll().where('user_id', '=', user.id).execute()).toHaveLength(1);
+    expect((await listAuditEvents(t.deps, user)).filter((e) => e.event === 'account_deleted')).toHaveLength(1);
+  });
+});
+
 describe('accounts user delete on a terminal', () => {
   it.skipIf(!HAS_SCRIPT)('asks for the username again: a different one deletes nothing, the same one deletes', async () => {
     const user = await makeUser(t.deps);
