@@ -63,7 +63,7 @@ export async function deleteAccount(deps: Deps & { mailer?: Mailer }, username: 
       'addresses, access tokens and the access of the applications you had allowed.',
       'Nothing of it can be restored, and the username will not be given to anyone else.',
       '',
-      'If you did not ask for this, reply to the administrators of this service.',
+      'If you did not ask for this, tell the administrators of this service.',
       '',
     ].join('\n'),
   });
