@@ -15,6 +15,7 @@ import { createSignIn, type SignIn } from './auth/sign-in.ts';
 import { recordAuditEvent } from './audit/audit.service.ts';
 import { oauthTokenVerifier } from './oauth/access-tokens.ts';
 import { endLoginSessionsOnPasswordChange } from './oauth/login-sessions.ts';
+import { forgetDeletedAccount } from './oauth/account-deletion.ts';
 import { personalTokenVerifier } from './tokens/token-verifier.ts';
 
 export type DepsOptions = {
@@ -47,7 +48,7 @@ export function createDeps(options: DepsOptions): Deps {
       redis: options.redis,
       prefix: config.redisPrefix,
       ...(options.onRedisError ? { onError: options.onRedisError } : {}),
-      handlers: [endLoginSessionsOnPasswordChange],
+      handlers: [endLoginSessionsOnPasswordChange, forgetDeletedAccount],
     }),
   };
 }

@@ -11,6 +11,7 @@ import { SCOPES } from '../auth/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
 import { sessionsSection } from './sessions.pages.ts';
 import type { SignInSummary } from './sign-ins.service.ts';
+import { DELETE_FORM, deleteAccountSection } from './deletion.pages.ts';
 
 export type FormErrors = { form: string; errors: FieldErrors; values?: Record<string, string>; email?: string };
 
@@ -242,6 +243,7 @@ export function settingsPage(view: SettingsView): Html {
 !${applications}
 !${password}
 !${sessions}
+!${deleteAccountSection({ base, csrfToken, username: user.username, errors: state?.form === DELETE_FORM ? state.errors : undefined, typed: value(DELETE_FORM, 'confirm_username', '') })}
 </main>`,
   });
 }

@@ -24,6 +24,7 @@ import { SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
+import { registerAccountDeletion } from './deletion.routes.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
 import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
 import { storableUserAgent } from '../web/user-agent.ts';
@@ -311,5 +312,19 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     // setPassword has told every cache to forget the old credentials; the other sessions end too.
     await endOtherSessions(deps, session.userId, session.id);
     return 'password';
+  });
+
+  registerAccountDeletion(app, {
+    deps,
+    signIn,
+    guarded,
+    sessionOf,
+    renderSettings,
+    send,
+    home: `${basePath.slice(0, -'/account'.length)}/`,
+    endBrowser: async (request, reply) => {
+      await onLogout(request.cookies);
+      cookies.clear(reply, SESSION_COOKIE);
+    },
   });
 }

@@ -13,6 +13,7 @@ export const AUDIT_EVENTS = [
   'email_made_primary',
   'account_deactivated',
   'account_activated',
+  'account_deleted',
   'oauth_grant',
   'oauth_revoked',
   'session_ended',

@@ -2,8 +2,9 @@
 // - verified Basic credentials, keyed by an HMAC of the whole credential under a secret made
 //   fresh by each process (so a memory dump holds no password and keys cannot be precomputed);
 // - token lookups, by the token's digest;
-// - username → account for the path, which never changes (usernames are never renamed or reused).
-// Credential entries live AUTH_CACHE_TTL_MS (3 s): a password change, deactivation or revocation
+// - username → account for the path (usernames are never renamed or reused, but an account can be
+//   deleted: the entry goes with the user's credentials, and expires like them).
+// Entries live AUTH_CACHE_TTL_MS (3 s): a password change, deactivation, revocation or deletion
 // made anywhere — another instance, the CLI — is seen within that time even with no message at
 // all; changes announced through `invalidateUser`/`invalidateToken` (locally, or over Redis from
 // other processes) are seen at once. Failures are never cached.
@@ -32,7 +33,7 @@ export type AuthCache = {
   setToken(digest: string, token: CachedToken): void;
   getAccount(username: string): AccountRef | undefined;
   setAccount(account: AccountRef): void;
-  /** Forget every credential of this user (password changed, account (de)activated). */
+  /** Forget every credential of this user (password changed, account (de)activated or deleted), and its path entry. */
   invalidateUser(userId: number): void;
   /** Forget one token (revoked). */
   invalidateToken(tokenId: number): void;
@@ -45,8 +46,9 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   const now = options.now ?? Date.now;
   const passwords = createTtlCache<string, Principal>({ maxEntries: 10_000, ttlMs, now });
   const tokens = createTtlCache<string, CachedToken>({ maxEntries: 50_000, ttlMs, now });
-  // Immutable facts: kept until pushed out.
-  const accounts = createTtlCache<string, AccountRef>({ maxEntries: 100_000, ttlMs: Number.MAX_SAFE_INTEGER, now });
+  // Path users for as long as credentials: a deletion announced nowhere (the CLI without Redis)
+  // must end here too, and a lookup by username every 3 s costs next to nothing.
+  const accounts = createTtlCache<string, AccountRef>({ maxEntries: 100_000, ttlMs, now });
   const credentialKey = (username: string, password: string) =>
     createHmac('sha256', secret).update(username.toLowerCase()).update('\0').update(password).digest('base64');
 
@@ -60,6 +62,9 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
     invalidateUser(userId) {
       passwords.deleteWhere((p) => p.userId === userId);
       tokens.deleteWhere((t) => t.user_id === userId);
+      // A deleted account's path entry would otherwise answer for it for ever. Dropped on any
+      // change of the user's (the message does not say which): one lookup to make it again.
+      accounts.deleteWhere((a) => a.id === userId);
     },
     invalidateToken(tokenId) {
       tokens.deleteWhere((t) => t.id === tokenId);

@@ -56,7 +56,7 @@ export type SignIn = {
   authorization(header: string | undefined, ip: string): Promise<Principal>;
   /** A username and a password typed into a login form (a token is never a password here). */
   password(input: { username: string; password: string; ip: string; via: SignInVia }): Promise<PasswordSignIn>;
-  /** The account a path names, case-insensitively (usernames never change: cached). */
+  /** The account a path names, case-insensitively (cached as credentials are: forgotten when the account changes or is deleted). */
   account(username: string): Promise<AccountRef | undefined>;
 };
 

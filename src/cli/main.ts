@@ -10,6 +10,7 @@ import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
+import { registerUserDeleteCommand } from './delete.commands.ts';
 import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
 import { Interrupted, say } from './context.ts';
 
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
     });
 
   registerUserCommands(program);
+  registerUserDeleteCommand(program);
   registerTokenCommands(program);
   registerAuditCommands(program);
   registerTransferCommands(program);

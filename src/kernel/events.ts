@@ -10,8 +10,11 @@ import type { Db } from './db/database.ts';
 
 export type CredentialChange = {
   userId: number;
-  /** What changed: the password, whether the account is active, or one token (revoked). */
-  kind: 'password' | 'activation' | 'token';
+  /**
+   * What changed: the password, whether the account is active, one token (revoked), or the
+   * account is gone ('deleted': subscribers delete what they keep of it in the same transaction).
+   */
+  kind: 'password' | 'activation' | 'token' | 'deleted';
   tokenId?: number;
 };
 

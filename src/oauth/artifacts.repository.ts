@@ -113,3 +113,13 @@ export function findAccessTokenRow(
     .where('t.id', '=', digest)
     .executeTakeFirst();
 }
+
+/**
+ * Everything the provider keeps of the user (the account was deleted): what names the account
+ * (grants, codes, tokens, login sessions), and whatever hangs on one of its grants without naming it.
+ */
+export async function deleteArtifactsOfAccount(db: Db, accountId: string): Promise<void> {
+  const grants = db.selectFrom('oauth_artifacts').select('grant_id').where('model', '=', 'Grant').where('account_id', '=', accountId);
+  await db.deleteFrom('oauth_artifacts').where('grant_id', 'in', grants).where('model', '!=', 'Grant').execute();
+  await db.deleteFrom('oauth_artifacts').where('account_id', '=', accountId).execute();
+}

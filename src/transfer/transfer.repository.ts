@@ -70,6 +70,15 @@ export function findUsersByIdOrUsername(db: Db, ids: readonly number[], username
     .execute();
 }
 
+/** Deleted accounts (their tombstones) with one of these ids or usernames: neither is ever used again. */
+export function findDeletedByIdOrUsername(db: Db, ids: readonly number[], usernames: readonly string[]): Promise<{ user_id: number; username: string }[]> {
+  return db
+    .selectFrom('deleted_accounts')
+    .select(['user_id', 'username'])
+    .where((eb) => eb.or([eb('user_id', 'in', ids), eb('username', 'in', usernames)]))
+    .execute();
+}
+
 /** Inserts the users, or overwrites every column (but the trigger-kept email_count) of those whose id exists. */
 export async function upsertUsers(db: Db, rows: readonly (Insertable<UserRow> & { id: number })[]): Promise<void> {
   if (rows.length === 0) return;

@@ -43,6 +43,7 @@ import {
   clientsAfter,
   emailsOfUsers,
   findClientsById,
+  findDeletedByIdOrUsername,
   findEmailsByIdOrKey,
   findTokensByIdOrDigest,
   findUsersByIdOrUsername,
@@ -332,6 +333,8 @@ async function applyBatch(trx: Db, batch: Batch, created: { users: number; clien
     const held = await findUsersByIdOrUsername(trx, batch.users.map((u) => u.record.id), batch.users.map((u) => u.record.username));
     const usernameOfId = new Map(held.map((h) => [h.id, h.username]));
     const idOfUsername = new Map(held.map((h) => [h.username, h.id]));
+    // The schema refuses them too (a trigger); this names the line and says why.
+    const deleted = await findDeletedByIdOrUsername(trx, batch.users.map((u) => u.record.id), batch.users.map((u) => u.record.username));
     for (const { line, record } of batch.users) {
       // Usernames never change, so one id with two usernames is two different accounts.
       const holder = usernameOfId.get(record.id);
@@ -341,6 +344,10 @@ async function applyBatch(trx: Db, batch: Batch, created: { users: number; clien
       const holderId = idOfUsername.get(record.username);
       if (holderId !== undefined && holderId !== record.id) {
         throw new TransferError(line, `conflict: the username "${record.username}" belongs to user ${holderId} in the target, not to user ${record.id}`);
+      }
+      const tombstone = deleted.find((d) => d.user_id === record.id || d.username === record.username);
+      if (tombstone) {
+        throw new TransferError(line, `conflict: user ${tombstone.user_id} ("${tombstone.username}") was deleted in the target, and a deleted account's id and username are never used again`);
       }
       if (holder === undefined) created.users += 1;
     }

@@ -13,6 +13,8 @@ import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
 import { addFirstAddress } from '../emails/emails.service.ts';
+import { findTombstoneByUsername } from './deletion.repository.ts';
+import { DELETED_USERNAME_MESSAGE } from './deletion.service.ts';
 import {
   findUserById,
   findUserByUsername,
@@ -105,6 +107,8 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   const now = deps.clock.nowIso();
   try {
     const userId = await deps.store.write(async (trx) => {
+      // The schema refuses it too (a trigger); this says why.
+      if (await findTombstoneByUsername(trx, username)) throw new ApiError('invalid', { fieldErrors: { username: [DELETED_USERNAME_MESSAGE] } });
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
       await addFirstAddress(trx, id, email, now);
       return id;
@@ -157,7 +161,12 @@ export async function listUsers(deps: Deps): Promise<UserRepresentation[]> {
   return (await listUsersWithPrimaryEmail(deps.store.db)).map((row) => presentUser(row, deps.config.publicUrl));
 }
 
-/** The audit trail of the user named, oldest first (`accounts audit`); a 404 for an unknown user. */
+/**
+ * The audit trail of the user named, oldest first (`accounts audit`); a 404 for an unknown user.
+ * A deleted account's trail stays readable by its username, which no one else can take.
+ */
 export async function listUserAuditEvents(deps: Deps, username: string, query: AuditQuery = {}): Promise<AuditEvent[]> {
-  return listAuditEvents(deps, await requireUser(deps, username), query);
+  const deleted = await findTombstoneByUsername(deps.store.db, username.toLowerCase());
+  const account = deleted ? { id: deleted.user_id, username: deleted.username } : await requireUser(deps, username);
+  return listAuditEvents(deps, account, query);
 }

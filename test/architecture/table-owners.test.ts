@@ -11,6 +11,7 @@ import { ROOT } from '../support/processes.ts';
 const OWNERS: Record<string, readonly string[]> = {
   // auth: the sign-in core upgrades a password hash made with weaker parameters as it signs in.
   users: ['users', 'auth'],
+  deleted_accounts: ['users'],
   emails: ['emails'],
   email_verifications: ['emails'],
   access_tokens: ['tokens'],

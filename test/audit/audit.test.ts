@@ -314,6 +314,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'email_made_primary',
         'account_deactivated',
         'account_activated',
+        'account_deleted',
         'oauth_grant',
         'oauth_revoked',
       ].sort(),

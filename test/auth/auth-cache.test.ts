@@ -51,6 +51,18 @@ describe('the cache itself', () => {
     expect(cache.getToken('d3')?.id).toBe(12);
   });
 
+  it('forgets the user a path names with its credentials (a deleted account), and after 3 seconds', () => {
+    let now = 0;
+    const cache = createAuthCache({ now: () => now });
+    cache.setAccount({ id: 1, username: 'jane' });
+    cache.setAccount({ id: 2, username: 'john' });
+    cache.invalidateUser(1);
+    expect(cache.getAccount('jane')).toBeUndefined();
+    expect(cache.getAccount('john')?.id).toBe(2);
+    now = 3_000;
+    expect(cache.getAccount('john')).toBeUndefined();
+  });
+
   it('lives 3 seconds at most, so a change nobody announced is seen within the 5 promised', () => {
     let now = 0;
     const cache = createAuthCache({ now: () => now });

@@ -143,6 +143,9 @@ export type OAuthLoginSessionDetailsRow = {
 /** Secrets the provider needs and every instance must share: the signing key, cookie keys. */
 export type OAuthSecretRow = { name: string; value: string; created_at: string };
 
+/** What is left of a deleted account: its id and username, never given to anyone again. */
+export type DeletedAccountRow = { user_id: number; username: string; deleted_at: string };
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -156,6 +159,7 @@ export type Tables = {
   oauth_artifacts: OAuthArtifactRow;
   oauth_login_session_details: OAuthLoginSessionDetailsRow;
   oauth_secrets: OAuthSecretRow;
+  deleted_accounts: DeletedAccountRow;
   schema_migrations: SchemaMigrationRow;
 };
 
