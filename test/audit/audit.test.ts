@@ -300,7 +300,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
     await expect(listUserAuditEvents(t.deps, 'nosuchuser')).rejects.toMatchObject({ code: 'not_found', detail: 'No user named "nosuchuser".' });
   });
 
-  it('names every event the issue lists', () => {
+  it('names every event of the vocabulary, and no other', () => {
     expect([...AUDIT_EVENTS].sort()).toEqual(
       [
         'login_failed',
@@ -317,6 +317,8 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'account_deleted',
         'oauth_grant',
         'oauth_revoked',
+        'session_ended',
+        'sessions_ended',
       ].sort(),
     );
   });
