@@ -25,6 +25,7 @@ import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
+import { sendPasswordChangedNotice } from './password-reset.service.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
@@ -293,6 +294,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     }
     // setPassword has told every cache to forget the old credentials; the other sessions end too.
     await endOtherSessions(deps, session.userId, session.id);
+    await sendPasswordChangedNotice(deps, session.userId, 'account_page');
     return 'password';
   });
 }
