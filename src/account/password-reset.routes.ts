@@ -55,6 +55,11 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: ResetDeps
     return send(reply, 500, simplePage('Something went wrong', 'Your request could not be handled just now. Try again in a moment.'));
   };
   const options = { schema: { hide: true }, errorHandler: answerPageError };
+  // Requests still being handled after their answer; the app waits for them when it closes.
+  const pending = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...pending]);
+  });
 
   app.get(FORGOT_PASSWORD_PATH, options, async (_request, reply) => send(reply, 200, forgotPasswordPage({ action: forgotHref, loginHref })));
 
@@ -70,7 +75,12 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: ResetDeps
     if (identifier === '' || identifier.length > MAX_IDENTIFIER_LENGTH) {
       return send(reply, 400, forgotPasswordPage({ action: forgotHref, loginHref, identifier: identifier.slice(0, MAX_IDENTIFIER_LENGTH), error: 'Enter your username or email address.' }));
     }
-    await requestPasswordReset(deps, identifier, selfContext(request));
+    // Not awaited: an account that exists costs a lookup, a write and a mail, one that does not only
+    // a lookup, and an answer that waited for them would tell the two apart by its timing.
+    const job = requestPasswordReset(deps, identifier, selfContext(request))
+      .catch((error: unknown) => request.log.error({ err: error }, 'password reset: could not make a link'))
+      .finally(() => pending.delete(job));
+    pending.add(job);
     return send(reply, 200, linkSentPage({ loginHref }));
   });
 

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { createSession, resumeSession } from '../../src/account/sessions.service.ts';
+import { oauthLoginPage } from '../../src/oauth/oauth.pages.ts';
 import { PUBLIC_URL, basic, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
 import { browserFor } from '../support/inject-browser.ts';
@@ -63,6 +64,8 @@ describe('forgotten password', () => {
   it('the login pages link to it; it asks for a username or address', async () => {
     const login = await t.app.inject({ url: '/account/login' });
     expect(login.body).toContain('<a href="/account/forgot-password">Forgot your password?</a>');
+    const oauthLogin = oauthLoginPage({ action: '/a', abortAction: '/b', csrfToken: 'c', clientName: 'App', forgotPasswordHref: '/base/account/forgot-password' });
+    expect(oauthLogin).toContain('<a href="/base/account/forgot-password">Forgot your password?</a>');
     const page = await t.app.inject({ url: '/account/forgot-password' });
     expect(page.statusCode).toBe(200);
     expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true });
