@@ -26,6 +26,8 @@ import { registerEmailRoutes } from './emails/emails.routes.ts';
 import { AcceptedSchema, EmailSchema } from './emails/emails.schema.ts';
 import { registerVerificationPages } from './emails/verification.pages.ts';
 import { registerAccountPages } from './account/account.routes.ts';
+import { registerPasswordResetPages } from './account/password-reset.routes.ts';
+import { createResetThrottle } from './account/password-reset-throttle.ts';
 import { endLoginSessionOfBrowser } from './oauth/login-sessions.ts';
 import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
@@ -149,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
+    service: { name: config.serviceName, url: config.publicUrl },
     log: app.log,
     metrics,
     ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
@@ -205,6 +208,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // at the authorization server too.
     onLogout: (cookies) => endLoginSessionOfBrowser(deps, cookies),
   });
+  // Forgotten passwords: the link by mail, limited per client IP and per account.
+  registerPasswordResetPages(app, { ...deps, mailer, resetThrottle: createResetThrottle({ redis: options.redis, keyPrefix: config.redisPrefix }) });
   const provider = createProvider(deps, providerSecrets, {
     authorizeThrottle: createAuthorizeThrottle({ perMinute: config.oauthAuthorizePerMinute, redis: options.redis, keyPrefix: config.redisPrefix }),
     // Signing out at the authorization server signs the user out of the account page too.

@@ -81,7 +81,7 @@ export async function serve(config: Config): Promise<void> {
   // reaches a worker both from the terminal and from the primary.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  if (!config.smtpUrl) running.log.warn('SMTP_URL is not set: mail is not sent but written to the log (its body, which holds secret links, only at LOG_LEVEL=debug)');
+  if (!config.smtpUrl) running.log.warn('SMTP_URL is not set: mail is not sent but written to the log, with its links (secrets: set SMTP_URL in production)');
   running.log.info(
     { publicUrl: config.publicUrl, database: config.database.dialect, sharedState: redis ? 'redis' : 'memory', mail: config.smtpUrl ? 'smtp' : 'log' },
     'accounts service ready',

@@ -55,6 +55,7 @@ export function loginPage(options: { base: string; csrfToken: string; username?:
 !${input('login', 'password', 'Password', { type: 'password', autocomplete: 'current-password', state, required: true })}
 <button type="submit">Log in</button>
 </form>
+<p><a href="${options.base}/forgot-password">Forgot your password?</a></p>
 </main>`,
   });
 }

@@ -28,6 +28,7 @@ import { registerAccountDeletion } from './deletion.routes.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
 import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
 import { storableUserAgent } from '../web/user-agent.ts';
+import { sendPasswordChangedNotice } from './password-reset.service.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
@@ -311,6 +312,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     }
     // setPassword has told every cache to forget the old credentials; the other sessions end too.
     await endOtherSessions(deps, session.userId, session.id);
+    await sendPasswordChangedNotice(deps, session.userId, 'account_page');
     return 'password';
   });
 

@@ -5,6 +5,8 @@ export const AUDIT_EVENTS = [
   'login_failed',
   'login_throttled',
   'password_changed',
+  'password_reset_requested',
+  'password_reset',
   'token_created',
   'token_revoked',
   'email_added',

@@ -43,6 +43,18 @@ export function registerUserCommands(program: Command): void {
     });
 
   user
+    .command('reset-link')
+    .description('print a link with which the user can set a new password (works once, for 1 hour); nothing is mailed')
+    .argument('<username>')
+    .addHelpText('after', '\nFor an operator helping someone who forgot their password: hand the link over by a channel you trust.\nPrints the link alone on standard output.')
+    .action(async (username: string) => {
+      const { createResetLink } = await import('../account/password-reset.service.ts');
+      const { link, expiresAt } = await withDeps((deps) => createResetLink(deps, username));
+      say(`A password reset link for ${username.toLowerCase()}, valid once until ${expiresAt}:`);
+      out(link);
+    });
+
+  user
     .command('deactivate')
     .description('deactivate a user: no password or token of theirs works until activated again')
     .argument('<username>')

@@ -68,7 +68,7 @@ export async function requestVerification(deps: VerificationDeps, account: Accou
     text: [
       `Hello ${username},`,
       '',
-      `Someone, hopefully you, asked to verify ${email.email} for the account "${username}".`,
+      `Someone, hopefully you, asked to verify ${email.email} for the account "${username}" at ${deps.config.serviceName}.`,
       'To confirm that this address is yours, open this link and press Confirm:',
       '',
       verificationLink(deps.config.publicUrl, token),

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       workers: 1,
       smtpUrl: undefined,
       mailFrom: 'accounts@localhost',
+      serviceName: 'Accounts',
       sessionIdleMinutes: 30,
       sessionMaxMinutes: 720,
       oauthAccessTokenSeconds: 3600,
@@ -70,6 +71,9 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ MAIL_FROM: 'nobody' })).toThrow(/MAIL_FROM/);
     expect(() => loadConfig({ MAIL_FROM: 'a@b.example\nBcc: x@y.example' })).toThrow(/MAIL_FROM/);
+    expect(loadConfig({ SERVICE_NAME: ' Example Hub ' }).serviceName).toBe('Example Hub');
+    expect(() => loadConfig({ SERVICE_NAME: 'Hub\r\nBcc: x@y.example' })).toThrow(/SERVICE_NAME/);
+    expect(() => loadConfig({ SERVICE_NAME: 'x'.repeat(61) })).toThrow(/SERVICE_NAME/);
   });
 
   it('reports every bad value at once, one line each, without echoing database credentials', () => {

@@ -51,6 +51,8 @@ export type Config = Readonly<{
   smtpUrl: string | undefined;
   /** The From of every mail: an address, or `Name <address>`. */
   mailFrom: string;
+  /** What mails (subject, greeting, signature) call the service; plain text, one line. */
+  serviceName: string;
   /** A session of the account page ends after this long without a request, in minutes. */
   sessionIdleMinutes: number;
   /** …and this long after login, however active, in minutes. */
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   poolSize: 10,
   statementTimeoutMs: 10_000,
   mailFrom: 'accounts@localhost',
+  serviceName: 'Accounts',
   sessionIdleMinutes: 30,
   sessionMaxMinutes: 12 * 60,
   oauthAccessTokenSeconds: 3600,
@@ -160,6 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const mailFrom = value('MAIL_FROM') ?? DEFAULTS.mailFrom;
   if (!isMailFrom(mailFrom)) problems.push(`MAIL_FROM: not an address or "Name <address>": "${mailFrom}"`);
+  const serviceName = value('SERVICE_NAME') ?? DEFAULTS.serviceName;
+  // It goes into mail subjects (a header: no line breaks) and is read by people: one short line.
+  // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+  if (/[\u0000-\u001f\u007f]/.test(serviceName) || serviceName.length > 60) problems.push('SERVICE_NAME: at most 60 characters, no line breaks or control characters');
 
   const sessionIdleMinutes = parseInteger(value('SESSION_IDLE_MINUTES'), DEFAULTS.sessionIdleMinutes, 1, 24 * 60, 'SESSION_IDLE_MINUTES', problems);
   const sessionMaxMinutes = parseInteger(value('SESSION_MAX_MINUTES'), DEFAULTS.sessionMaxMinutes, 1, 30 * 24 * 60, 'SESSION_MAX_MINUTES', problems);
@@ -193,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     workers,
     smtpUrl,
     mailFrom,
+    serviceName,
     sessionIdleMinutes,
     oauthAccessTokenSeconds,
     oauthRefreshTokenDays,

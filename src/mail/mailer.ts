@@ -4,12 +4,20 @@
 // retried with growing waits; a message given up on is logged and counted
 // (accounts_mail_send_failures_total).
 //
-// A message body may hold a secret (a verification link), so it is logged only at debug level.
+// Every message leaves as text and HTML, naming the service (./compose.ts).
+//
+// A message body may hold a secret (a verification or reset link). With SMTP_URL set it is never
+// logged, at any level. Without it (development: nothing leaves the machine) the log says at info
+// that the mail was not sent and lists its links, so that a developer can follow them without
+// LOG_LEVEL=debug; the whole body is logged at debug.
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
+import { composeMail, linksIn } from './compose.ts';
+import type { Html } from '../web/html.ts';
 
-export type MailMessage = { to: string; subject: string; text: string };
+/** `html` is the body's HTML (inside the mail's layout); without it, it is made from `text`. */
+export type MailMessage = { to: string; subject: string; text: string; html?: Html };
 
 export type Mailer = {
   /** 'smtp' or 'log': where messages go. */
@@ -23,6 +31,8 @@ export type Mailer = {
 export type MailerOptions = {
   smtpUrl: string | undefined;
   from: string;
+  /** SERVICE_NAME and PUBLIC_URL: named in every mail's subject and signature. */
+  service: { name: string; url: string };
   log: FastifyBaseLogger;
   metrics: { mailSent: Counter; mailSendFailures: Counter };
   /** Waits between attempts; one more attempt than waits. Default: 1 s, then 5 s (3 attempts). */
@@ -47,15 +57,17 @@ export function createMailer(options: MailerOptions): Mailer {
   const pending = new Set<Promise<void>>();
 
   async function deliver(message: MailMessage): Promise<void> {
+    const mail = composeMail(options.service, message);
     if (!smtp) {
-      log.info({ mail: { transport: 'log', to: message.to, subject: message.subject } }, 'mail written to the log (SMTP_URL is not set)');
-      log.debug({ mail: { to: message.to, subject: message.subject, text: message.text } }, 'mail body');
+      // Only here, where nothing is sent, are the links logged at info: see the top of this file.
+      log.info({ mail: { transport: 'log', to: message.to, subject: message.subject, links: linksIn(message.text) } }, 'mail not sent (SMTP_URL is not set): written to the log');
+      log.debug({ mail: { to: message.to, subject: mail.subject, text: mail.text } }, 'mail body');
       metrics.mailSent.inc();
       return;
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await smtp.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text });
+        await smtp.sendMail({ from: options.from, to: message.to, subject: mail.subject, text: mail.text, html: mail.html });
         log.info({ mail: { transport: 'smtp', to: message.to, subject: message.subject, attempt } }, 'mail sent');
         metrics.mailSent.inc();
         return;

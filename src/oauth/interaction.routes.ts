@@ -78,6 +78,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
         abortAction: `${base}${interaction.uid}/abort`,
         csrfToken: csrfTokenOf(interaction.uid),
         clientName: await clientName(interaction),
+        forgotPasswordHref: `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account/forgot-password`,
         ...options,
       }),
       interaction,

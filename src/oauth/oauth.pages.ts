@@ -6,7 +6,7 @@ import { html, type Html } from '../web/html.ts';
 import { csrfField, layout, messagePage } from '../web/layout.ts';
 import { SCOPE_DESCRIPTIONS } from './scopes.ts';
 
-export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string };
+export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string; forgotPasswordHref: string };
 
 export function oauthLoginPage(options: LoginPageOptions): Html {
   const failed = options.error !== undefined && options.error !== '';
@@ -24,6 +24,7 @@ export function oauthLoginPage(options: LoginPageOptions): Html {
 !${failed ? html`<p class="error" id="login-error" role="alert">${options.error}</p>` : ''}
 <button type="submit">Log in</button>
 </form>
+<p><a href="${options.forgotPasswordHref}">Forgot your password?</a></p>
 <form method="post" action="${options.abortAction}">
 !${csrfField(options.csrfToken)}
 <button type="submit" class="secondary">Cancel and go back</button>

@@ -126,7 +126,18 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   }
 }
 
-export async function setPassword(deps: Deps, username: string, password: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
+/**
+ * `alsoInTransaction` runs in the change's transaction, after the new hash is written: a caller's
+ * own writes that must commit with the change or not at all (a reset link claimed for it). What it
+ * throws undoes the change.
+ */
+export async function setPassword(
+  deps: Deps,
+  username: string,
+  password: string,
+  context: AuditContext = ADMIN_CONTEXT,
+  alsoInTransaction?: (trx: Db, user: { id: number; username: string }) => Promise<void>,
+): Promise<void> {
   const user = await requireUser(deps, username);
   const problem = passwordProblem(password, { minLength: deps.config.passwordMinLength, username: user.username });
   if (problem) throw new ApiError('invalid', { fieldErrors: { password: [problem] } });
@@ -135,6 +146,7 @@ export async function setPassword(deps: Deps, username: string, password: string
     await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: deps.clock.nowIso() });
     // What other features tie to the old password ends in this commit (the authorization
     // server's login sessions: whoever was logged in with it logs in again).
+    await alsoInTransaction?.(trx, { id: user.id, username: user.username });
     await deps.credentialEvents.changing(trx, { userId: user.id, kind: 'password' });
     await recordAuditEvent(deps, { ...context, event: 'password_changed', userId: user.id, username: user.username }, trx);
   });

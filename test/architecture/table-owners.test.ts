@@ -17,6 +17,7 @@ const OWNERS: Record<string, readonly string[]> = {
   access_tokens: ['tokens'],
   audit_events: ['audit'],
   sessions: ['account'],
+  password_resets: ['account'],
   oauth_artifacts: ['oauth'],
   oauth_login_session_details: ['oauth'],
   oauth_clients: ['oauth'],

@@ -306,6 +306,8 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'login_failed',
         'login_throttled',
         'password_changed',
+        'password_reset_requested',
+        'password_reset',
         'token_created',
         'token_revoked',
         'email_added',

@@ -75,7 +75,8 @@ describe('verification mail and link', () => {
 
     const mail = await mailTo('New.Address@example.com', before);
     expect(mail.from).toBe('accounts@example.test');
-    expect(mail.subject).toBe('Confirm your email address');
+    expect(mail.subject).toBe('Accounts: Confirm your email address');
+    expect(mail.contentType).toBe('multipart/alternative');
     const link = linkIn(mail);
     expect(link).toMatch(new RegExp(`^${PUBLIC_URL}/account/verify-email\\?token=[A-Za-z0-9_-]{43}$`));
     // Only the digest is stored.
@@ -321,7 +322,7 @@ describe('mail delivery', () => {
     }
   });
 
-  it('without SMTP_URL a message goes to the log: recipient and subject at info, the body (with the link) only at debug', async () => {
+  it('without SMTP_URL a message goes to the log: recipient, subject and links at info, saying it was not sent; the body only at debug', async () => {
     for (const level of ['info', 'debug']) {
       const lines: string[] = [];
       const logStream = new Writable({
@@ -339,11 +340,14 @@ describe('mail delivery', () => {
         await send('');
         expect((await send('verification/')).statusCode).toBe(202);
         const deadline = Date.now() + scaled(5000);
-        while (!lines.some((l) => l.includes('mail written to the log')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        const entry = lines.map((l) => JSON.parse(l) as { msg: string; mail?: Record<string, string> }).find((l) => l.msg === 'mail written to the log (SMTP_URL is not set)');
-        expect(entry?.mail).toEqual({ transport: 'log', to: `log.${level}@example.com`, subject: 'Confirm your email address' });
+        while (!lines.some((l) => l.includes('mail not sent')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string; mail?: Record<string, unknown> });
+        const entry = entries.find((l) => l.msg === 'mail not sent (SMTP_URL is not set): written to the log');
+        expect(entry?.level).toBe(30);
+        expect(entry?.mail).toEqual({ transport: 'log', to: `log.${level}@example.com`, subject: 'Confirm your email address', links: [expect.stringMatching(new RegExp(`^${PUBLIC_URL}/account/verify-email\\?token=[A-Za-z0-9_-]{43}$`))] });
+        // The whole body (with the link again) only at debug.
         const withToken = lines.filter((l) => l.includes('verify-email?token='));
-        expect(withToken.length, level).toBe(level === 'debug' ? 1 : 0);
+        expect(withToken.length, level).toBe(level === 'debug' ? 2 : 1);
         const metrics = (await logged.app.inject({ method: 'GET', url: '/metrics' })).body;
         expect(metrics).toMatch(/^accounts_mail_sent_total 1$/m);
       } finally {

@@ -3,7 +3,18 @@
 import { SMTPServer } from 'smtp-server';
 import { scaled } from './time.ts';
 
-export type ReceivedMail = { from: string; to: string[]; raw: string; subject: string; text: string };
+export type ReceivedMail = {
+  from: string;
+  to: string[];
+  raw: string;
+  subject: string;
+  /** The top-level Content-Type without parameters, e.g. multipart/alternative. */
+  contentType: string;
+  /** The text/plain part (or the whole body of a single-part mail). */
+  text: string;
+  /** The text/html part, '' when there is none. */
+  html: string;
+};
 
 export type SmtpPeer = {
   port: number;
@@ -14,8 +25,8 @@ export type SmtpPeer = {
   close(): Promise<void>;
 };
 
-/** Decodes the single text part nodemailer sends: 7bit, quoted-printable or base64. */
-function decodeBody(raw: string): { subject: string; text: string } {
+/** An entity's headers (unfolded) and its body, decoded: 7bit, quoted-printable or base64. */
+function decodeEntity(raw: string): { header(name: string): string; body: string } {
   const split = raw.indexOf('\r\n\r\n');
   const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
   const body = raw.slice(split + 4);
@@ -28,7 +39,25 @@ function decodeBody(raw: string): { subject: string; text: string } {
   } else if (encoding === 'base64') {
     text = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
   }
-  return { subject: header('Subject'), text: text.replace(/\r\n/g, '\n') };
+  return { header, body: text.replace(/\r\n/g, '\n') };
+}
+
+/** Subject, type and the text and HTML parts of what nodemailer sends (one part, or multipart/alternative). */
+function decodeBody(raw: string): { subject: string; contentType: string; text: string; html: string } {
+  const top = decodeEntity(raw);
+  const contentType = top.header('Content-Type');
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const subject = top.header('Subject');
+  if (!type.startsWith('multipart/')) return { subject, contentType: type, text: type === 'text/html' ? '' : top.body, html: type === 'text/html' ? top.body : '' };
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1] ?? '';
+  const parts = raw
+    .slice(raw.indexOf('\r\n\r\n') + 4)
+    .split(`--${boundary}`)
+    .slice(1)
+    .filter((part) => !part.startsWith('--'))
+    .map((part) => decodeEntity(part.replace(/^\r\n/, '')));
+  const partOf = (wanted: string) => parts.find((p) => p.header('Content-Type').toLowerCase().startsWith(wanted))?.body.replace(/\n$/, '') ?? '';
+  return { subject, contentType: type, text: partOf('text/plain'), html: partOf('text/html') };
 }
 
 export async function startSmtpPeer(): Promise<SmtpPeer> {

@@ -146,6 +146,18 @@ export type OAuthSecretRow = { name: string; value: string; created_at: string }
 /** What is left of a deleted account: its id and username, never given to anyone again. */
 export type DeletedAccountRow = { user_id: number; username: string; deleted_at: string };
 
+/** A password reset link (src/account/password-reset.service.ts). */
+export type PasswordResetRow = {
+  id: Generated<number>;
+  user_id: number;
+  /** Hex SHA-256 of the link's token; the token itself is never stored. */
+  token_digest: string;
+  created_at: string;
+  expires_at: string;
+  /** Set once: when the link set a password, or when another link of the account did. */
+  used_at: string | null;
+};
+
 export type SchemaMigrationRow = { name: string; applied_at: string };
 
 export type Tables = {
@@ -155,6 +167,7 @@ export type Tables = {
   audit_events: AuditEventRow;
   email_verifications: EmailVerificationRow;
   sessions: SessionRow;
+  password_resets: PasswordResetRow;
   oauth_clients: OAuthClientRow;
   oauth_artifacts: OAuthArtifactRow;
   oauth_login_session_details: OAuthLoginSessionDetailsRow;
