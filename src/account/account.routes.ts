@@ -134,7 +134,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
     const nonce = `${Math.floor(deps.clock.nowMs() / 1000)}.${randomBytes(18).toString('base64url')}`;
     loginCookie.jar.set(reply, loginCookie.name, nonce);
-    return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), ...view }));
+    return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), signupLink: deps.config.signup !== 'closed', ...view }));
   };
 
   app.get('/account/login', options, async (request, reply) => {

@@ -13,6 +13,7 @@ import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
 import { validateProfileChanges } from './profile-fields.ts';
 import { addFirstAddress } from '../emails/emails.service.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import {
   findUserById,
   findUserByUsername,
@@ -80,9 +81,18 @@ export async function requireUser(deps: Deps, username: string): Promise<User> {
   return user;
 }
 
-export type NewUser = { username: string; email: string; fullName?: string; password?: string };
+export type NewUser = {
+  username: string;
+  email: string;
+  fullName?: string;
+  password?: string;
+  /** A self-made account (the sign-up page): its address is unverified until the user confirms it. */
+  unverified?: boolean;
+  /** Run in the creating transaction, with the new account: what must commit or fail with it (an invitation used, the audit event). */
+  within?: (trx: Db, account: AccountRef) => Promise<void>;
+};
 
-/** Creates a user with a verified primary address (an operator vouches for it), in one transaction. */
+/** Creates a user with a verified primary address (an operator vouches for it) unless `unverified`, in one transaction. */
 export async function createUser(deps: Deps, input: NewUser): Promise<UserRepresentation> {
   const errors = new FieldErrorCollector();
   const username = input.username;
@@ -106,7 +116,8 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
   try {
     const userId = await deps.store.write(async (trx) => {
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
-      await addFirstAddress(trx, id, email, now);
+      await addFirstAddress(trx, id, email, now, input.unverified !== true);
+      await input.within?.(trx, { id, username });
       return id;
     });
     return getUser(deps, userId);

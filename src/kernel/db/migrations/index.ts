@@ -5,6 +5,7 @@ import * as auditEvents from './2026-11-23-02-audit-events.ts';
 import * as emailVerifications from './2026-11-23-03-email-verifications.ts';
 import * as sessions from './2026-11-23-04-sessions.ts';
 import * as oauth from './2026-11-23-05-oauth.ts';
+import * as signup from './2026-12-02-01-signup.ts';
 
 export type Migration = {
   name: string;
@@ -12,4 +13,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup];
