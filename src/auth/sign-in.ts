@@ -48,7 +48,7 @@ export type PasswordSignIn =
   | { ok: true; account: AccountRef }
   | { ok: false; reason: 'invalid' }
   /** The password was right, but the primary address must be verified first (a self-made account). */
-  | { ok: false; reason: 'unverified' }
+  | { ok: false; reason: 'unverified'; account: AccountRef }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
   /** Password hashing is at capacity (HASH_QUEUE full): nothing was checked; try again shortly. */
   | { ok: false; reason: 'busy'; retryAfterSeconds: number };
@@ -189,7 +189,13 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
         const principal = await throttled({ ip, username }, () => verifyPassword(username, password, via));
         return { ok: true, account: { id: principal.userId, username: principal.username } };
       } catch (error) {
-        if (error instanceof ApiError && error.code === 'not_authenticated') return { ok: false, reason: error.internal === 'unverified' ? 'unverified' : 'invalid' };
+        if (error instanceof ApiError && error.code === 'not_authenticated') {
+          if (error.internal !== 'unverified') return { ok: false, reason: 'invalid' };
+          // Only a right password gets here: the form may say why, and who it was.
+          const account = await findSignInAccount(deps.store.db, username.toLowerCase());
+          if (account) return { ok: false, reason: 'unverified', account: { id: account.id, username: account.username } };
+          return { ok: false, reason: 'invalid' };
+        }
         if (error instanceof ApiError && (error.code === 'too_many_requests' || error.code === 'service_unavailable')) {
           const reason = error.code === 'too_many_requests' ? 'throttled' : 'busy';
           return { ok: false, reason, retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
@@ -219,7 +225,7 @@ export function loginRefusal(result: Exclude<PasswordSignIn, { ok: true }>): { s
     case 'invalid':
       return { status: 401, message: 'The username or password is not right.' };
     case 'unverified':
-      return { status: 403, message: 'Verify your email address first: open the link in the mail sent when the account was made, and press Confirm. Then log in.' };
+      return { status: 403, message: 'Verify your email address first: open the link we mailed you and press Confirm, then log in.' };
     case 'throttled':
       return { status: 429, retryAfter: String(seconds), message: `Too many failed attempts. Wait ${wait}, then try again.` };
     case 'busy':

@@ -18,6 +18,8 @@ import { parseEmail, type ParsedEmail } from '../kernel/email-address.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { createUser } from '../users/users.service.ts';
 import { requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
+import { listUserEmails } from '../emails/emails.service.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import { claimInvitation, findInvitationByDigest, insertInvitation } from './invitations.repository.ts';
 import type { SignupThrottle } from './signup-throttle.ts';
 
@@ -119,6 +121,21 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void
       await warnOwner(deps, address);
       return;
     }
+    throw error;
+  }
+}
+
+/**
+ * A new verification link for the unverified primary address of an account that gave its right
+ * password at the login form; nothing past the per-address limit of mails (the form says so).
+ */
+export async function resendSignupVerification(deps: VerificationDeps, account: AccountRef): Promise<void> {
+  const primary = (await listUserEmails(deps, account)).find((e) => e.primary && !e.verified);
+  if (!primary) return;
+  try {
+    await requestVerification(deps, account, primary.email);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'too_many_requests') return;
     throw error;
   }
 }

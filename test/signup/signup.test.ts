@@ -12,6 +12,7 @@ import { browserFor, type Browser } from '../support/inject-browser.ts';
 import { makeClient, pkcePair } from '../support/oauth.ts';
 import { expectPageHeaders } from '../support/pages.ts';
 import { linkIn, startSmtpPeer, type ReceivedMail, type SmtpPeer } from '../support/smtp.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 const PASSWORD = 'lantern orchard velvet'; // not common, no username in it
 let smtp: SmtpPeer;
@@ -93,9 +94,13 @@ describe('SIGNUP=open', () => {
 
     // Not yet: the API's Basic (the same 401 as any wrong credentials), the login form (which says why), the OAuth login page.
     expect(await apiStatus(open.app, 'newcomer')).toBe(401);
+    const beforeLogin = smtp.messages.length;
     const login = await browserAt(open.app).login('newcomer', PASSWORD);
     expect(login.statusCode).toBe(403);
     expect(login.body).toContain('Verify your email address first');
+    // The right password at the login form sends a new link (a lost mail leaves a way in); either link works.
+    const again = await mailTo('New.Comer@example.com', beforeLogin);
+    expect(linkIn(again)).not.toBe(linkIn(mail));
     // A wrong password is not told that the address is unverified.
     const wrong = await browserAt(open.app).login('newcomer', 'not the password at all');
     expect(wrong.statusCode).toBe(401);
@@ -236,6 +241,61 @@ describe('SIGNUP=invite', () => {
     const expired = await createInvitation(invite.deps, { email: 'late@example.com', expiresInMs: -1000 });
     expect((await browserAt(invite.app).get(expired.link.slice(PUBLIC_URL.length))).statusCode).toBe(410);
     expect((await browserAt(invite.app).get(`/account/signup?invitation=${'A'.repeat(43)}`)).statusCode).toBe(403);
+  });
+});
+
+describe('at once', () => {
+  it('two sign-ups with one username: one account, the other told beside the field', async () => {
+    const [a, b] = [browserAt(open.app), browserAt(open.app)];
+    await Promise.all([a.get('/account/signup'), b.get('/account/signup')]);
+    const answers = await Promise.all([
+      a.post('/account/signup', { username: 'racer', email: 'racer.one@example.com', password: PASSWORD }),
+      b.post('/account/signup', { username: 'racer', email: 'racer.two@example.com', password: PASSWORD }),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 400]);
+    expect(answers.find((r) => r.statusCode === 400)!.body).toContain('A user with that username already exists.');
+    expect((await usernames(open)).filter((u) => u === 'racer')).toHaveLength(1);
+  });
+
+  it('two sign-ups with one invitation: only one account', async () => {
+    const created = await createInvitation(invite.deps, { email: 'twice@example.com' });
+    const path = created.link.slice(PUBLIC_URL.length);
+    const [a, b] = [browserAt(invite.app), browserAt(invite.app)];
+    const pages = await Promise.all([a.get(path), b.get(path)]);
+    const token = /name="invitation" value="([^"]+)"/.exec(pages[0]!.body)![1]!;
+    const answers = await Promise.all([
+      a.post('/account/signup', { username: 'twiceone', email: 'twice@example.com', password: PASSWORD, invitation: token }),
+      b.post('/account/signup', { username: 'twicetwo', email: 'twice@example.com', password: PASSWORD, invitation: token }),
+    ]);
+    // The loser is refused, as a used invitation, or answered as for a taken address; either way one account.
+    expect(answers.map((r) => r.statusCode)).toContain(200);
+    const made = (await usernames(invite)).filter((u) => u.startsWith('twice'));
+    expect(made).toHaveLength(1);
+  });
+});
+
+describe('accounts invite create', () => {
+  const env = () => ({ DATABASE_URL: invite.config.databaseUrl, PUBLIC_URL, SIGNUP: 'invite' });
+
+  it('prints the link alone on the last line; the link opens the form for that address', async () => {
+    const result = await runCliInProcess(['invite', 'create', '--email', 'Cli.Guest@example.com', '--expires-in', '2d'], { env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^Created an invitation for Cli\.Guest@example\.com, expiring \S+\. It works once/m);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^${PUBLIC_URL}/account/signup\\?invitation=[A-Za-z0-9_-]{43}$`));
+    const page = await browserAt(invite.app).get(lines[0]!.slice(PUBLIC_URL.length));
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('value="Cli.Guest@example.com"');
+  });
+
+  it('refuses a bad address or duration, and warns when SIGNUP is not invite', async () => {
+    expect((await runCliInProcess(['invite', 'create', '--email', 'not an address'], { env: env() })).code).not.toBe(0);
+    expect((await runCliInProcess(['invite', 'create', '--email', 'a@example.com', '--expires-in', 'soon'], { env: env() })).code).not.toBe(0);
+    expect((await runCliInProcess(['invite', 'create'], { env: env() })).code).not.toBe(0);
+    const warned = await runCliInProcess(['invite', 'create', '--email', 'b@example.com'], { env: { ...env(), SIGNUP: 'closed' } });
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('SIGNUP is closed; the link works only while SIGNUP=invite.');
   });
 });
 
