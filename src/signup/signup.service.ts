@@ -113,7 +113,11 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void
         await recordAuditEvent(deps, { actor: 'self', clientIp: input.ip, event: 'signed_up', userId: account.id, username: account.username, detail }, trx);
       },
     });
-    await requestVerification(deps, { id: user.id, username: user.username }, user.email);
+    await requestVerification(deps, { id: user.id, username: user.username }, user.email).catch((error: unknown) => {
+      // Past the per-address limit of mails (an address mailed often lately): the account is made
+      // all the same, and logging in with its password sends a link later (resendSignupVerification).
+      if (!(error instanceof ApiError && error.code === 'too_many_requests')) throw error;
+    });
   } catch (error) {
     // For a well-formed address, the only address error left is the unique index's: the address
     // belongs to an account already.

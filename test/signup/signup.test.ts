@@ -4,6 +4,7 @@
 // beside its field, invitations (single use, for one address), and the per-IP limit.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/kernel/config.ts';
 import { createInvitation } from '../../src/signup/signup.service.ts';
 import { SIGNUPS_PER_IP_PER_HOUR } from '../../src/signup/signup-throttle.ts';
 import { listUserAuditEvents } from '../../src/users/users.service.ts';
@@ -296,6 +297,15 @@ describe('accounts invite create', () => {
     const warned = await runCliInProcess(['invite', 'create', '--email', 'b@example.com'], { env: { ...env(), SIGNUP: 'closed' } });
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain('SIGNUP is closed; the link works only while SIGNUP=invite.');
+  });
+});
+
+describe('the SIGNUP setting', () => {
+  it('is closed by default, takes closed, open or invite in any case, and refuses anything else', () => {
+    expect(loadConfig({}).signup).toBe('closed');
+    expect(loadConfig({ SIGNUP: ' Open ' }).signup).toBe('open');
+    expect(loadConfig({ SIGNUP: 'INVITE' }).signup).toBe('invite');
+    expect(() => loadConfig({ SIGNUP: 'yes' })).toThrow(/SIGNUP: must be closed, open or invite \(got "yes"\)/);
   });
 });
 
