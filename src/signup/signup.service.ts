@@ -98,8 +98,9 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void
   }
 
   const username = input.username.trim().toLowerCase();
+  let user: { id: number; username: string; email: string };
   try {
-    const user = await createUser(deps, {
+    user = await createUser(deps, {
       username,
       email: input.email.trim(),
       password: input.password,
@@ -113,11 +114,6 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void
         await recordAuditEvent(deps, { actor: 'self', clientIp: input.ip, event: 'signed_up', userId: account.id, username: account.username, detail }, trx);
       },
     });
-    await requestVerification(deps, { id: user.id, username: user.username }, user.email).catch((error: unknown) => {
-      // Past the per-address limit of mails (an address mailed often lately): the account is made
-      // all the same, and logging in with its password sends a link later (resendSignupVerification).
-      if (!(error instanceof ApiError && error.code === 'too_many_requests')) throw error;
-    });
   } catch (error) {
     // For a well-formed address, the only address error left is the unique index's: the address
     // belongs to an account already.
@@ -127,11 +123,16 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void
     }
     throw error;
   }
+  await requestVerification(deps, { id: user.id, username: user.username }, user.email).catch((error: unknown) => {
+    // Past the per-address limit of mails (an address mailed often lately): the account is made
+    // all the same, and logging in with its password sends a link later (resendSignupVerification).
+    if (!(error instanceof ApiError && error.code === 'too_many_requests')) throw error;
+  });
 }
 
 /**
  * A new verification link for the unverified primary address of an account that gave its right
- * password at the login form; nothing past the per-address limit of mails (the form says so).
+ * password at the login form; nothing past the per-address limit of mails (an earlier link still works).
  */
 export async function resendSignupVerification(deps: VerificationDeps, account: AccountRef): Promise<void> {
   const primary = (await listUserEmails(deps, account)).find((e) => e.primary && !e.verified);
