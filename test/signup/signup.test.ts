@@ -2,7 +2,9 @@
 // peer, no sign-in before the address is verified (API Basic, the account login form, the OAuth
 // login page), a taken address answered the same (its owner is told), a taken username said
 // beside its field, invitations (single use, for one address), and the per-IP limit.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/kernel/config.ts';
 import { createInvitation } from '../../src/signup/signup.service.ts';
@@ -63,6 +65,39 @@ const apiStatus = async (app: FastifyInstance, username: string, password = PASS
 async function usernames(t: TestApp): Promise<string[]> {
   return (await t.store.db.selectFrom('users').select('username').execute()).map((r) => r.username);
 }
+
+describe('with REDIS_URL, the per-IP count of sign-ups is shared by every instance', () => {
+  let redis: Redis;
+  let a: TestApp;
+  let b: TestApp;
+  const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
+  beforeAll(async () => {
+    redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, enableOfflineQueue: false });
+    await redis.connect();
+    const env = { REDIS_PREFIX: prefix, SIGNUP: 'open' };
+    a = await buildTestApp({ redis, env });
+    b = await buildTestApp({ redis, env, databaseUrl: a.config.databaseUrl });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('forms sent to one instance count on the other', async () => {
+    const [onA, onB] = [browserAt(a.app, '198.51.100.9'), browserAt(b.app, '198.51.100.9')];
+    await Promise.all([onA.get('/account/signup'), onB.get('/account/signup')]);
+    const statuses = [];
+    for (let i = 0; i <= SIGNUPS_PER_IP_PER_HOUR; i++) {
+      const browser = i % 2 === 0 ? onA : onB;
+      statuses.push((await browser.post('/account/signup', { username: 'x', email: `shared${i}@example.com`, password: PASSWORD })).statusCode);
+    }
+    expect(statuses).toEqual([...Array<number>(SIGNUPS_PER_IP_PER_HOUR).fill(400), 429]);
+    expect(await redis.keys(`${prefix}signups*`)).toHaveLength(1);
+  });
+});
 
 describe('SIGNUP=open', () => {
   it('shows the form with the username and password rules beside their fields; the login and landing pages link to it', async () => {
