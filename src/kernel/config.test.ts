@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       oauthRefreshTokenDays: 180,
       oauthRequirePkce: 'all',
       oauthAuthorizePerMinute: 60,
+      signup: 'closed',
     });
   });
 
