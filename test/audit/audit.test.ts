@@ -316,6 +316,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'account_activated',
         'oauth_grant',
         'oauth_revoked',
+        'signed_up',
       ].sort(),
     );
   });
