@@ -19,6 +19,7 @@ const STORE_INDEPENDENT = [
   'test/account/settings.browser.test.ts',
   'test/emails/verification-pages.browser.test.ts',
   'test/oauth/sign-out.browser.test.ts',
+  'test/signup/signup.browser.test.ts',
 ];
 
 // The unit tests run once; everything else under test/ runs twice, on SQLite and on PostgreSQL.

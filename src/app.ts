@@ -28,6 +28,8 @@ import { registerVerificationPages } from './emails/verification.pages.ts';
 import { registerAccountPages } from './account/account.routes.ts';
 import { registerPasswordResetPages } from './account/password-reset.routes.ts';
 import { createResetThrottle } from './account/password-reset-throttle.ts';
+import { registerSignupPages } from './signup/signup.routes.ts';
+import { createSignupThrottle } from './signup/signup-throttle.ts';
 import { endLoginSessionOfBrowser } from './oauth/login-sessions.ts';
 import { createVerificationThrottle } from './emails/verification-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
@@ -120,7 +122,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerMethodNotAllowed(app, (request, reply) => answerUnknownPage(request, reply, config.publicUrl));
   // The web layer (src/web): cookies, the pages' security headers, pages redirected to
   // PUBLIC_URL's host, the landing page at /; browsers get an HTML 404 (above), API clients JSON.
-  await registerWeb(app, { publicUrl: config.publicUrl, pagePrefixes: ['/account/', OAUTH_PATHS.authorization, OAUTH_PATHS.interaction, OAUTH_PATHS.endSession] });
+  await registerWeb(app, {
+    publicUrl: config.publicUrl,
+    pagePrefixes: ['/account/', OAUTH_PATHS.authorization, OAUTH_PATHS.interaction, OAUTH_PATHS.endSession],
+    signupLink: config.signup !== 'closed',
+  });
   await app.register(swagger, openApiOptions(config));
   // The API browser is a page like the others: never framed (clickjacking), never kept by a cache.
   await app.register(swaggerUi, {
@@ -210,6 +216,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Forgotten passwords: the link by mail, limited per client IP and per account.
   registerPasswordResetPages(app, { ...deps, mailer, resetThrottle: createResetThrottle({ redis: options.redis, keyPrefix: config.redisPrefix }) });
+  // Self-service sign-up (SIGNUP); its form's CSRF token is keyed as the login form's is.
+  registerSignupPages(app, { ...deps, mailer, verificationThrottle, signupThrottle: createSignupThrottle({ redis: options.redis, keyPrefix: config.redisPrefix }) }, {
+    csrfKey: providerSecrets.cookieKeys[0]!,
+  });
   const provider = createProvider(deps, providerSecrets, {
     authorizeThrottle: createAuthorizeThrottle({ perMinute: config.oauthAuthorizePerMinute, redis: options.redis, keyPrefix: config.redisPrefix }),
     // Signing out at the authorization server signs the user out of the account page too.

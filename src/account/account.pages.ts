@@ -43,7 +43,7 @@ function input(form: string, name: string, label: string, options: { type?: stri
 !${options.hint ? html`<p class="muted" id="${id}-hint">${options.hint}</p>` : ''}!${errorList(`${id}-error`, errors)}`;
 }
 
-export function loginPage(options: { base: string; csrfToken: string; username?: string; error?: string }): Html {
+export function loginPage(options: { base: string; csrfToken: string; username?: string; error?: string; signupLink?: boolean }): Html {
   const state: FormErrors | undefined = options.error ? { form: 'login', errors: { password: [options.error] } } : undefined;
   return layout({
     title: 'Log in',
@@ -56,6 +56,7 @@ export function loginPage(options: { base: string; csrfToken: string; username?:
 <button type="submit">Log in</button>
 </form>
 <p><a href="${options.base}/forgot-password">Forgot your password?</a></p>
+!${options.signupLink ? html`<p class="muted">No account yet? <a href="${options.base}/signup">Create an account</a>.</p>` : ''}
 </main>`,
   });
 }

@@ -23,6 +23,7 @@ import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
+import { resendSignupVerification } from '../signup/signup.service.ts';
 import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
 import { registerAccountDeletion } from './deletion.routes.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
@@ -140,7 +141,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
     const nonce = `${Math.floor(deps.clock.nowMs() / 1000)}.${randomBytes(18).toString('base64url')}`;
     loginCookie.jar.set(reply, loginCookie.name, nonce);
-    return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), ...view }));
+    return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), signupLink: deps.config.signup !== 'closed', ...view }));
   };
 
   app.get('/account/login', options, async (request, reply) => {
@@ -158,6 +159,9 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
     const result = await signIn.password({ username, password, ip: request.ip, via: 'account_page' });
     if (!result.ok) {
+      // A signed-up account whose address is not verified yet: its password proved it is theirs,
+      // so a new link goes out (a lost mail would otherwise leave no way in).
+      if (result.reason === 'unverified') await resendSignupVerification(deps, result.account);
       const refusal = loginRefusal(result);
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, { username, error: refusal.message });

@@ -4,6 +4,7 @@
 export const AUDIT_EVENTS = [
   'login_failed',
   'login_throttled',
+  'signed_up',
   'password_changed',
   'password_reset_requested',
   'password_reset',

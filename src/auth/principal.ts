@@ -21,6 +21,8 @@ export type AuthFailureReason =
   | 'bad_password'
   | 'no_password'
   | 'inactive'
+  /** The password was right, but the account's primary address is not verified yet (sign-up). */
+  | 'unverified'
   | 'invalid_token'
   | 'expired_token'
   | 'revoked_token'

@@ -47,6 +47,8 @@ export type SignInOptions = {
 export type PasswordSignIn =
   | { ok: true; account: AccountRef }
   | { ok: false; reason: 'invalid' }
+  /** The password was right, but the primary address must be verified first (a self-made account). */
+  | { ok: false; reason: 'unverified'; account: AccountRef }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
   /** Password hashing is at capacity (HASH_QUEUE full): nothing was checked; try again shortly. */
   | { ok: false; reason: 'busy'; retryAfterSeconds: number };
@@ -75,6 +77,7 @@ export function publicFailureReason(reason: string | undefined): string {
     case 'bad_password':
     case 'no_password':
     case 'inactive':
+    case 'unverified':
     case 'token_user_mismatch':
     case 'second_factor_required':
       return 'bad_credentials';
@@ -115,6 +118,9 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     if (account.password_hash === null) throw unauthenticated('no_password');
     if (!ok) throw unauthenticated('bad_password');
     if (account.is_active !== 1) throw unauthenticated('inactive');
+    // An account made on the sign-up page proves its address before it is used: told only to
+    // whoever knows the password. Accounts the CLI makes have a verified address from the start.
+    if (account.primary_verified !== 1) throw unauthenticated('unverified');
     if (needsRehash(account.password_hash)) {
       // The hashing parameters were raised since this hash was made: upgrade it now that we
       // have the password (OWASP Password Storage Cheat Sheet, "Upgrading legacy hashes").
@@ -183,7 +189,13 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
         const principal = await throttled({ ip, username }, () => verifyPassword(username, password, via));
         return { ok: true, account: { id: principal.userId, username: principal.username } };
       } catch (error) {
-        if (error instanceof ApiError && error.code === 'not_authenticated') return { ok: false, reason: 'invalid' };
+        if (error instanceof ApiError && error.code === 'not_authenticated') {
+          if (error.internal !== 'unverified') return { ok: false, reason: 'invalid' };
+          // Only a right password gets here: the form may say why, and who it was.
+          const account = await findSignInAccount(deps.store.db, username.toLowerCase());
+          if (account) return { ok: false, reason: 'unverified', account: { id: account.id, username: account.username } };
+          return { ok: false, reason: 'invalid' };
+        }
         if (error instanceof ApiError && (error.code === 'too_many_requests' || error.code === 'service_unavailable')) {
           const reason = error.code === 'too_many_requests' ? 'throttled' : 'busy';
           return { ok: false, reason, retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
@@ -207,11 +219,13 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
 
 /** What a login form says when the check did not succeed; the status and Retry-After to answer with. */
 export function loginRefusal(result: Exclude<PasswordSignIn, { ok: true }>): { status: number; retryAfter?: string; message: string } {
-  const seconds = result.reason === 'invalid' ? 0 : result.retryAfterSeconds;
+  const seconds = result.reason === 'invalid' || result.reason === 'unverified' ? 0 : result.retryAfterSeconds;
   const wait = `${seconds} second${seconds === 1 ? '' : 's'}`;
   switch (result.reason) {
     case 'invalid':
       return { status: 401, message: 'The username or password is not right.' };
+    case 'unverified':
+      return { status: 403, message: 'Verify your email address first: open the link we mailed you and press Confirm, then log in.' };
     case 'throttled':
       return { status: 429, retryAfter: String(seconds), message: `Too many failed attempts. Wait ${wait}, then try again.` };
     case 'busy':

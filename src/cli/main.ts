@@ -12,6 +12,7 @@ import { registerTransferCommands } from './transfer.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { registerUserDeleteCommand } from './delete.commands.ts';
 import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
+import { registerInviteCommands } from './signup.commands.ts';
 import { Interrupted, say } from './context.ts';
 
 /** Every line the command prints about a failure starts so, commander's own included. */
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   registerTransferCommands(program);
   registerClientCommands(program);
   registerGrantCommands(program);
+  registerInviteCommands(program);
   return program;
 }
 

@@ -31,11 +31,12 @@ async function recordEmailEvent(deps: Deps, trx: Db, context: AuditContext, even
 }
 
 /**
- * A new user's first address, verified and primary (an operator vouches for it), in the
- * transaction that creates the user: the schema wants every user to have a primary address.
+ * A new user's first address, primary, in the transaction that creates the user: the schema wants
+ * every user to have a primary address. Verified when an operator vouches for it (the CLI); not
+ * when the user signed up on their own, who must confirm it before signing in.
  */
-export async function addFirstAddress(trx: Db, userId: number, address: ParsedEmail, at: string): Promise<void> {
-  await insertEmail(trx, { user_id: userId, email: address.display, email_key: address.key, verified: 1, is_primary: 1, created_at: at });
+export async function addFirstAddress(trx: Db, userId: number, address: ParsedEmail, at: string, verified = true): Promise<void> {
+  await insertEmail(trx, { user_id: userId, email: address.display, email_key: address.key, verified: verified ? 1 : 0, is_primary: 1, created_at: at });
 }
 
 /** The `email` field of a request body: present, non-empty and a valid address, or a 400. */

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       oauthRefreshTokenDays: 180,
       oauthRequirePkce: 'all',
       oauthAuthorizePerMinute: 60,
+      signup: 'closed',
     });
   });
 

@@ -65,7 +65,12 @@ export type Config = Readonly<{
   oauthRequirePkce: 'all' | 'public';
   /** Authorization requests that start a sign-in (store a record before anyone logs in), per client IP per minute. */
   oauthAuthorizePerMinute: number;
+  /** Who may create an account on /account/signup: nobody (the CLI only), anyone, or whoever has an invitation. */
+  signup: SignupMode;
 }>;
+
+export const SIGNUP_MODES = ['closed', 'open', 'invite'] as const;
+export type SignupMode = (typeof SIGNUP_MODES)[number];
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -100,6 +105,7 @@ export const DEFAULTS = {
   oauthRefreshTokenDays: 180,
   oauthRequirePkce: 'all' as const,
   oauthAuthorizePerMinute: 60,
+  signup: 'closed' as SignupMode,
 };
 
 type Env = Record<string, string | undefined>;
@@ -176,6 +182,9 @@ export function loadConfig(env: Env = process.env): Config {
   const oauthRequirePkce = pkceRaw === 'public' ? 'public' : 'all';
   if (pkceRaw !== 'all' && pkceRaw !== 'public') problems.push(`OAUTH_REQUIRE_PKCE: must be all or public (got "${pkceRaw}")`);
   const oauthAuthorizePerMinute = parseInteger(value('OAUTH_AUTHORIZE_PER_MINUTE'), DEFAULTS.oauthAuthorizePerMinute, 1, 1_000_000, 'OAUTH_AUTHORIZE_PER_MINUTE', problems);
+  const signupRaw = (value('SIGNUP') ?? DEFAULTS.signup).toLowerCase();
+  const signup = (SIGNUP_MODES as readonly string[]).includes(signupRaw) ? (signupRaw as SignupMode) : DEFAULTS.signup;
+  if (signup !== signupRaw) problems.push(`SIGNUP: must be closed, open or invite (got "${signupRaw}")`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -207,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     oauthRequirePkce,
     oauthAuthorizePerMinute,
     sessionMaxMinutes,
+    signup,
   });
 }
 

@@ -15,6 +15,7 @@ import { validateProfileChanges } from './profile-fields.ts';
 import { addFirstAddress } from '../emails/emails.service.ts';
 import { findTombstoneByUsername } from './deletion.repository.ts';
 import { DELETED_USERNAME_MESSAGE } from './deletion.service.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import {
   findUserById,
   findUserByUsername,
@@ -82,9 +83,18 @@ export async function requireUser(deps: Deps, username: string): Promise<User> {
   return user;
 }
 
-export type NewUser = { username: string; email: string; fullName?: string; password?: string };
+export type NewUser = {
+  username: string;
+  email: string;
+  fullName?: string;
+  password?: string;
+  /** A self-made account (the sign-up page): its address is unverified until the user confirms it. */
+  unverified?: boolean;
+  /** Run in the creating transaction, with the new account: what must commit or fail with it (an invitation used, the audit event). */
+  within?: (trx: Db, account: AccountRef) => Promise<void>;
+};
 
-/** Creates a user with a verified primary address (an operator vouches for it), in one transaction. */
+/** Creates a user with a verified primary address (an operator vouches for it) unless `unverified`, in one transaction. */
 export async function createUser(deps: Deps, input: NewUser): Promise<UserRepresentation> {
   const errors = new FieldErrorCollector();
   const username = input.username;
@@ -110,7 +120,8 @@ export async function createUser(deps: Deps, input: NewUser): Promise<UserRepres
       // The schema refuses it too (a trigger); this says why.
       if (await findTombstoneByUsername(trx, username)) throw new ApiError('invalid', { fieldErrors: { username: [DELETED_USERNAME_MESSAGE] } });
       const id = await insertUser(trx, { username, password_hash: passwordHash, ...profile, date_joined: now, updated_at: now });
-      await addFirstAddress(trx, id, email, now);
+      await addFirstAddress(trx, id, email, now, input.unverified !== true);
+      await input.within?.(trx, { id, username });
       return id;
     });
     return getUser(deps, userId);

@@ -3,7 +3,7 @@
 // under a server key every instance shares (the provider's first cookie key, kept in the
 // database), where the binding is what ties the form to this browser:
 // - account-session: the account page's session id (its HttpOnly cookie);
-// - account-login: the random, time-stamped value of the login form's cookie;
+// - account-login, account-signup: the random, time-stamped value of the login (sign-up) form's cookie;
 // - oauth-interaction: the sign-in's interaction uid (tied to the browser by the provider's cookie).
 // Nothing is stored; an attacker who cannot read the browser's cookies cannot compute a token, and
 // a token made for one purpose is not one for another. Checked in constant time.
@@ -13,7 +13,7 @@
 import { createHmac } from 'node:crypto';
 import { sameSecret } from '../kernel/crypto.ts';
 
-export type CsrfPurpose = 'account-session' | 'account-login' | 'oauth-interaction';
+export type CsrfPurpose = 'account-session' | 'account-login' | 'account-signup' | 'oauth-interaction';
 
 export type Csrf = {
   /** The token the forms bound to `binding` carry. */

@@ -14,9 +14,11 @@ export type WebOptions = {
   publicUrl: string;
   /** Where the browser pages are, besides `/` (each ending in a slash): redirected to PUBLIC_URL's host. */
   pagePrefixes: readonly string[];
+  /** Whether the landing page offers "Create an account" (SIGNUP is not closed). */
+  signupLink?: boolean;
 };
 
-function landingPage(base: string): Html {
+function landingPage(base: string, signupLink: boolean): Html {
   return layout({
     title: SERVICE_NAME,
     main: html`<main class="narrow">
@@ -24,7 +26,8 @@ function landingPage(base: string): Html {
 <p>Your account: your profile, email addresses, access tokens and the applications you allowed.</p>
 <ul class="links">
 <li><a href="${base}/account/login">Sign in</a></li>
-<li><a href="${base}/docs">API documentation</a></li>
+!${signupLink ? html`<li><a href="${base}/account/signup">Create an account</a></li>
+` : ''}<li><a href="${base}/docs">API documentation</a></li>
 </ul>
 </main>`,
   });
@@ -36,7 +39,7 @@ export async function registerWeb(app: FastifyInstance, options: WebOptions): Pr
   await registerCookies(app);
   await registerPageSecurity(app, options.publicUrl);
   registerHostRedirect(app, options.publicUrl, options.pagePrefixes);
-  const landing = landingPage(base);
+  const landing = landingPage(base, options.signupLink === true);
   app.get('/', { schema: { hide: true } }, async (_request, reply) => sendPage(reply, 200, landing, { referrerPolicy: 'no-referrer' }));
 }
 

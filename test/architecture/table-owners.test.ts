@@ -23,6 +23,7 @@ const OWNERS: Record<string, readonly string[]> = {
   oauth_clients: ['oauth'],
   oauth_secrets: ['oauth'],
   schema_migrations: ['kernel'],
+  invitations: ['signup'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

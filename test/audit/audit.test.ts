@@ -321,6 +321,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'oauth_revoked',
         'session_ended',
         'sessions_ended',
+        'signed_up',
       ].sort(),
     );
   });

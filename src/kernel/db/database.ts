@@ -174,6 +174,20 @@ export type Tables = {
   oauth_secrets: OAuthSecretRow;
   deleted_accounts: DeletedAccountRow;
   schema_migrations: SchemaMigrationRow;
+  invitations: InvitationRow;
+};
+
+/** An invitation to sign up (SIGNUP=invite), for one address; works once. */
+export type InvitationRow = {
+  id: Generated<number>;
+  /** The address as the operator gave it, and its comparison key (src/kernel/email-address.ts). */
+  email: string;
+  email_key: string;
+  /** Hex SHA-256 of the link's secret; the secret itself is never stored. */
+  token_digest: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 };
 
 export type Db = Kysely<Tables>;

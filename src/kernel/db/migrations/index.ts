@@ -5,6 +5,7 @@ import * as auditEvents from './2026-11-23-02-audit-events.ts';
 import * as emailVerifications from './2026-11-23-03-email-verifications.ts';
 import * as sessions from './2026-11-23-04-sessions.ts';
 import * as oauth from './2026-11-23-05-oauth.ts';
+import * as signup from './2026-12-02-01-signup.ts';
 import * as passwordResets from './2026-12-02-02-password-resets.ts';
 import * as deletedAccounts from './2026-12-02-03-deleted-accounts.ts';
 import * as sessionDetails from './2026-12-02-04-session-details.ts';
@@ -15,4 +16,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, passwordResets, deletedAccounts, sessionDetails];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails];
