@@ -29,7 +29,7 @@ import { registerAccountDeletion } from './deletion.routes.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
 import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
 import { storableUserAgent } from '../web/user-agent.ts';
-import { sendPasswordChangedNotice } from './password-reset.service.ts';
+import { sendPasswordChangedNotice, sendTokenCreatedNotice } from './password-reset.service.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
@@ -262,6 +262,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
         selfContext(request),
       );
       cookies.set(reply, NEW_TOKEN_COOKIE, `${created.summary.id}.${created.token}`, 60);
+      await sendTokenCreatedNotice(deps, sessionOf(request).userId, { name: created.summary.name, scopes: created.summary.scopes, expiresAt: created.summary.expires_at });
       return seeOther(reply, `${basePath}/?done=token_created`);
     } catch (error) {
       return renderSettings(request, reply, 400, { state: { form: 'token_create', errors: fieldErrorsOf(error, 'name'), values } });

@@ -207,3 +207,28 @@ export async function sendPasswordChangedNotice(deps: MailingDeps, userId: numbe
     ].join('\n'),
   });
 }
+
+/**
+ * Tells the primary address that a personal access token was made on the account page: a token
+ * is a password for the API, so someone who made one in a session they should not have had
+ * must not go unnoticed. The token itself is never in the mail. Sent after the token committed.
+ */
+export async function sendTokenCreatedNotice(deps: MailingDeps, userId: number, token: { name: string; scopes: readonly string[]; expiresAt: string | null }): Promise<void> {
+  const to = await findPrimaryAddress(deps.store.db, userId);
+  if (!to) return;
+  const { publicUrl, serviceName } = deps.config;
+  deps.mailer.send({
+    to: to.email,
+    subject: 'A new personal access token was created',
+    text: [
+      `Hello ${to.username},`,
+      '',
+      `A personal access token named "${token.name}" was created for your account "${to.username}" at ${serviceName}, at ${deps.clock.nowIso().slice(0, 16).replace('T', ' ')} UTC.`,
+      `Scopes: ${token.scopes.join(', ')}. Expires: ${token.expiresAt === null ? 'never' : `${token.expiresAt.slice(0, 10)}`}.`,
+      '',
+      'If you did not make it, revoke it on your account page at once and set a new password:',
+      `${publicUrl}/account/`,
+      '',
+    ].join('\n'),
+  });
+}

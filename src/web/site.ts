@@ -26,6 +26,7 @@ function landingPage(base: string, signupLink: boolean): Html {
 <p>Your account: your profile, email addresses, access tokens and the applications you allowed.</p>
 <ul class="links">
 <li><a href="${base}/account/login">Sign in</a></li>
+<li><a href="${base}/account/forgot-password">Forgot your password?</a></li>
 !${signupLink ? html`<li><a href="${base}/account/signup">Create an account</a></li>
 ` : ''}<li><a href="${base}/docs">API documentation</a></li>
 </ul>

@@ -259,6 +259,22 @@ describe('forgotten password', () => {
     expect(notice.text).toContain('Your other sessions were logged out.');
   });
 
+  it('a personal access token made on the account page is told to the primary address, without the token', async () => {
+    const user = await makeUser(t.deps, { username: 'tokenmaker', email: 'tokenmaker@example.com' });
+    const browser = browserFor(t.app);
+    expect((await browser.login('tokenmaker', user.password)).statusCode).toBe(303);
+    await browser.get('/account/');
+    const before = smtp.messages.length;
+    const res = await browser.post('/account/tokens/create', { name: 'laptop', scope_profile_read: '1', expires_in: 'never' });
+    expect(res.statusCode, res.body).toBe(303);
+    const notice = await mailTo('tokenmaker@example.com', before);
+    expect(notice.subject).toBe('Example Hub: A new personal access token was created');
+    expect(notice.text).toContain('named "laptop"');
+    expect(notice.text).toContain('Scopes: profile_read. Expires: never.');
+    expect(notice.text).not.toContain('dapat_');
+    expect(notice.html).not.toContain('dapat_');
+  });
+
   it('`accounts user reset-link` prints a link that works once', async () => {
     const user = await makeUser(t.deps, { username: 'helped', email: 'helped@example.com' });
     const env = { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL };

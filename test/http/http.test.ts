@@ -87,6 +87,7 @@ describe('pages for browsers', () => {
       expectPageHeaders(res, { referrerPolicy: 'no-referrer', https: true });
       expect(res.body).toContain('<h1>Accounts</h1>');
       expect(res.body).toContain('<a href="/account/login">Sign in</a>');
+      expect(res.body).toContain('<a href="/account/forgot-password">Forgot your password?</a>');
       expect(res.body).toContain('<a href="/docs">API documentation</a>');
     }
     expect((await t.app.inject({ method: 'HEAD', url: '/' })).statusCode).toBe(200);

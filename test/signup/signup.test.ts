@@ -123,7 +123,7 @@ describe('SIGNUP=open', () => {
     expect(res.body).toContain('New.Comer@example.com');
 
     const mail = await mailTo('New.Comer@example.com', before);
-    expect(mail.subject).toBe('Confirm your email address');
+    expect(mail.subject).toBe('Accounts: Confirm your email address');
     expect(linkIn(mail)).toMatch(new RegExp(`^${PUBLIC_URL}/account/verify-email\\?token=`));
     const [address] = await open.store.db.selectFrom('emails').innerJoin('users', 'users.id', 'emails.user_id').select(['emails.verified', 'emails.is_primary']).where('users.username', '=', 'newcomer').execute();
     expect(address).toEqual({ verified: 0, is_primary: 1 });
@@ -162,7 +162,7 @@ describe('SIGNUP=open', () => {
     expect(res.body).toContain('<title>Check your mail</title>');
     expect(await usernames(open)).not.toContain('intruder');
     const mail = await mailTo('OWNER@example.com', before);
-    expect(mail.subject).toBe('Someone tried to sign up with your address');
+    expect(mail.subject).toBe('Accounts: Someone tried to sign up with your address');
     expect(mail.text).toContain('no account was made');
     expect(mail.text).not.toContain('verify-email');
     // The owner's account is untouched.
