@@ -79,6 +79,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Deps, prov
         csrfToken: csrfTokenOf(interaction.uid),
         clientName: await clientName(interaction),
         forgotPasswordHref: `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account/forgot-password`,
+        ...(deps.config.signup === 'closed' ? {} : { signupHref: `${new URL(deps.config.publicUrl).pathname.replace(/\/$/, '')}/account/signup` }),
         ...options,
       }),
       interaction,

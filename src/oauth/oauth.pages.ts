@@ -6,7 +6,7 @@ import { html, type Html } from '../web/html.ts';
 import { csrfField, layout, messagePage } from '../web/layout.ts';
 import { SCOPE_DESCRIPTIONS } from './scopes.ts';
 
-export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string; forgotPasswordHref: string };
+export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string; forgotPasswordHref: string; /** Where to create an account, when sign-up is not closed. */ signupHref?: string };
 
 export function oauthLoginPage(options: LoginPageOptions): Html {
   const failed = options.error !== undefined && options.error !== '';
@@ -25,6 +25,7 @@ export function oauthLoginPage(options: LoginPageOptions): Html {
 <button type="submit">Log in</button>
 </form>
 <p><a href="${options.forgotPasswordHref}">Forgot your password?</a></p>
+!${options.signupHref ? html`<p class="muted">No account yet? <a href="${options.signupHref}">Create an account</a>.</p>` : ''}
 <form method="post" action="${options.abortAction}">
 !${csrfField(options.csrfToken)}
 <button type="submit" class="secondary">Cancel and go back</button>

@@ -41,6 +41,8 @@ describe('the OAuth login and consent pages', () => {
     const { browser, page, uid } = await atLoginPage();
     expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true });
     expect(page.body).not.toContain('<script>');
+    // SIGNUP is closed here (the default): no way to create an account is offered.
+    expect(page.body).not.toContain('Create an account');
     expect(page.body).toContain('<strong id="client-name">&#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; Co</strong>');
 
     const user = await makeUser(t.deps, { fullName: '<img src=x onerror=alert(1)>' });

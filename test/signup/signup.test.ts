@@ -2,6 +2,7 @@
 // peer, no sign-in before the address is verified (API Basic, the account login form, the OAuth
 // login page), a taken address answered the same (its owner is told), a taken username said
 // beside its field, invitations (single use, for one address), and the per-IP limit.
+import { oauthLoginPage } from '../../src/oauth/oauth.pages.ts';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -112,6 +113,9 @@ describe('SIGNUP=open', () => {
     expect(page.body).not.toContain('<script');
     expect((await browser.get('/account/login')).body).toContain('<a href="/account/signup">Create an account</a>');
     expect((await open.app.inject({ url: '/' })).body).toContain('<a href="/account/signup">Create an account</a>');
+    // The authorization server's login page offers it too (interaction.routes.ts passes the link when SIGNUP is not closed).
+    const oauthLogin = oauthLoginPage({ action: '/a', abortAction: '/b', csrfToken: 'c', clientName: 'App', forgotPasswordHref: '/f', signupHref: '/account/signup' });
+    expect(oauthLogin).toContain('<a href="/account/signup">Create an account</a>');
   });
 
   it('sign up → "check your mail" → the mail arrives → no sign-in anywhere yet → confirm the link → sign-in works; audited', async () => {
