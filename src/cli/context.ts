@@ -2,6 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { loadConfig } from '../kernel/config.ts';
 import type { Deps } from '../kernel/deps.ts';
+import type { Mailer } from '../mail/mailer.ts';
 
 /** Opens the database (bringing it up to date first, like the server), runs `fn`, closes it. */
 export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
@@ -28,6 +29,25 @@ export async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
     await store.close();
     await redis?.quit();
   }
+}
+
+/**
+ * withDeps, with a mailer as the server has (SMTP_URL, or the log on standard error): for the
+ * commands that tell the person what was done to their account. The command waits for the mail to
+ * leave (or to be given up on, at most 10 s) before it exits.
+ */
+export async function withMailingDeps<T>(fn: (deps: Deps & { mailer: Mailer }) => Promise<T>): Promise<T> {
+  const [{ createMailer }, { createMetrics }, { pino }] = await Promise.all([import('../mail/mailer.ts'), import('../ops/metrics.ts'), import('pino')]);
+  return withDeps(async (deps) => {
+    const { config } = deps;
+    const log = pino({ level: config.logLevel, base: null }, pino.destination(2));
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, service: { name: config.serviceName, url: config.publicUrl }, log, metrics: createMetrics(deps.store) });
+    try {
+      return await fn({ ...deps, mailer });
+    } finally {
+      await mailer.close();
+    }
+  });
 }
 
 /** Reads the first line of standard input (without its line ending). */

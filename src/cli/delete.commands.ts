@@ -5,7 +5,7 @@
 // settings page's deletion does send one.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { out, say, withDeps } from './context.ts';
+import { out, say, withMailingDeps } from './context.ts';
 
 type TtyInput = NodeJS.ReadableStream & { isTTY?: boolean };
 
@@ -29,7 +29,7 @@ export function registerUserDeleteCommand(program: Command): void {
     .description('delete a user for good: profile, addresses, tokens, applications’ access, sessions')
     .argument('<username>')
     .option('--yes', 'do not ask for confirmation (required when standard input is not a terminal)')
-    .addHelpText('after', '\nThe id and the username are never given to anyone again. No mail is sent.\nPrints the deleted account as JSON on standard output.')
+    .addHelpText('after', '\nThe id and the username are never given to anyone again. A mail confirms the deletion to the\nformer primary address (through SMTP_URL, or to the log).\nPrints the deleted account as JSON on standard output.')
     .action(async (name: string, options: { yes?: boolean }) => {
       const username = name.toLowerCase();
       if (!options.yes) {
@@ -37,7 +37,7 @@ export function registerUserDeleteCommand(program: Command): void {
         if (!(await confirmed(username))) throw new Error('the username typed differs; nothing was deleted');
       }
       const { deleteAccount } = await import('../users/deletion.service.ts');
-      const deleted = await withDeps((deps) => deleteAccount(deps, username));
+      const deleted = await withMailingDeps((deps) => deleteAccount(deps, username));
       say(
         `Deleted user ${deleted.username} (id ${deleted.id}): the profile, the email addresses (primary ${deleted.email}), the personal access tokens, the applications’ access and every session.`,
       );

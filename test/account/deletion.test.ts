@@ -191,7 +191,8 @@ describe('the settings page', () => {
 });
 
 describe('accounts user delete', () => {
-  const cli = (args: string[], stdin?: string) => runCliInProcess(args, { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl }, ...(stdin !== undefined ? { stdin } : {}) });
+  const cli = (args: string[], stdin?: string) =>
+    runCliInProcess(args, { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl, SMTP_URL: smtp.url, LOG_LEVEL: 'warn' }, ...(stdin !== undefined ? { stdin } : {}) });
 
   it('refuses without --yes when standard input is not a terminal, and an unknown user; deletes with --yes and prints what it deleted', async () => {
     const user = await makeUser(t.deps);
@@ -212,6 +213,8 @@ describe('accounts user delete', () => {
     expect(done.stderr).toContain(`Deleted user ${user.username} (id ${user.id})`);
     expect(JSON.parse(done.stdout.trim())).toMatchObject({ id: user.id, username: user.username, email: user.email });
     expect(await leftOf(user.id)).toMatchObject({ users: 0, emails: 0, tokens: 0 });
+    // The command sends the confirmation too, before it exits.
+    expect(smtp.messages.some((m) => m.to.includes(user.email) && m.subject.endsWith('Your account was deleted'))).toBe(true);
     // The server is another process without Redis here: it forgets the token and the path user
     // when its cache entries expire (3 s).
     const deadline = Date.now() + scaled(5_000);
