@@ -52,7 +52,7 @@ export function checkMailPage(base: string, email: string): Html {
     main: html`<main class="narrow">
 <h1>Check your mail</h1>
 <p>A message is on its way to <strong class="address">${email}</strong>. Open the link in it and press Confirm; then log in.</p>
-<p class="muted">The link works once and expires in 24 hours. No message? Check the spam folder, and that the address is right.</p>
+<p class="muted">The link works once and expires in 24 hours. No message after a few minutes? Check the spam folder, and that the address is right; logging in with your username and password sends a new link.</p>
 <p><a href="${base}/login">Log in</a></p>
 </main>`,
   });

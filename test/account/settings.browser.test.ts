@@ -2,16 +2,13 @@
 // log in, edit the profile, add an address, verify it through the mail a real SMTP peer receives,
 // make it primary, create a token (read from the page) and use it, revoke it, change the password,
 // log out. With SCREENSHOTS=1 it saves the pages the docs show to docs/screenshots/.
-import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, bearer, makeUser, type TestApp } from '../support/app.ts';
 import { linkIn, type SmtpPeer } from '../support/smtp.ts';
 import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
+import { shoot } from '../support/screenshots.ts';
 import { scaled } from '../support/time.ts';
-
-const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
-const screenshots = process.env.SCREENSHOTS === '1';
 
 let scenario: BrowserScenario;
 let smtp: SmtpPeer;
@@ -22,15 +19,10 @@ let origin: string;
 beforeAll(async () => {
   scenario = await startBrowserScenario();
   ({ smtp, t, browser, origin } = scenario);
-  if (screenshots) mkdirSync(SCREENSHOT_DIR, { recursive: true });
 });
 afterAll(async () => {
   await scenario?.close();
 });
-
-async function shoot(page: Page, name: string): Promise<void> {
-  if (screenshots) await page.screenshot({ path: new URL(`${name}.png`, SCREENSHOT_DIR).pathname, fullPage: true });
-}
 
 async function submit(page: Page, button: string): Promise<number | undefined> {
   const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
@@ -94,6 +86,26 @@ it('logs in, edits the profile, adds, verifies and promotes an address, creates,
   expect(((await (await fetch(api, { headers: { authorization: basic('pageuser', user.password) } })).json()) as { email: string }).email).toBe('Jane.Work@example.com');
   await shoot(page, 'settings');
 
+  // Sessions: this browser's own, in words; a second login from another browser is listed too.
+  const other = await browser.newContext({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1' });
+  const phone = await other.newPage();
+  await phone.goto(`${origin}/account/login`);
+  await phone.getByLabel('Username').fill('pageuser');
+  await phone.getByLabel('Password').fill(user.password);
+  await Promise.all([phone.waitForNavigation(), phone.keyboard.press('Enter')]);
+  await page.reload();
+  const sessions = page.locator('#sessions');
+  expect(await sessions.locator('li').count()).toBe(2);
+  expect(await sessions.innerText()).toContain('this session');
+  expect(await sessions.innerText()).toContain('Safari on iPhone');
+  await shoot(page, 'sessions', page.locator('section[aria-labelledby="sessions-h"]'));
+  expect(await submit(page, 'Sign out all other sessions')).toBe(200);
+  expect(await page.locator('#sessions li').count()).toBe(1);
+  await phone.goto(`${origin}/account/`);
+  expect(new URL(phone.url()).pathname).toBe('/account/login');
+  await other.close();
+  await shoot(page, 'delete-account', page.locator('section[aria-labelledby="delete-h"]'));
+
   // A token: chosen scopes and expiry, read from the page, used, revoked.
   await page.getByLabel('Token name').fill('laptop');
   await page.getByLabel('profile_read').check();
@@ -102,8 +114,7 @@ it('logs in, edits the profile, adds, verifies and promotes an address, creates,
   expect(await submit(page, 'Create token')).toBe(200);
   const token = (await page.locator('#new-token').innerText()).trim();
   expect(token).toMatch(/^dapat_/);
-  await page.locator('#token-created').scrollIntoViewIfNeeded();
-  await shoot(page, 'token-created');
+  await shoot(page, 'token-created', page.locator('section[aria-labelledby="tokens-h"]'));
   expect((await fetch(`${api}emails/`, { headers: { authorization: bearer(token) } })).status).toBe(200);
   expect((await fetch(api, { method: 'PATCH', headers: { authorization: bearer(token), 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);
   await page.reload();
