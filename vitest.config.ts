@@ -17,6 +17,7 @@ const STORE_INDEPENDENT = [
   'test/architecture/layers.test.ts',
   'test/architecture/table-owners.test.ts',
   'test/account/settings.browser.test.ts',
+  'test/account/password-reset.browser.test.ts',
   'test/emails/verification-pages.browser.test.ts',
   'test/oauth/sign-out.browser.test.ts',
   'test/signup/signup.browser.test.ts',

@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, makeUser, type TestApp } from '../support/app.ts';
-import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
+import { cspViolationsOf, startBrowserScenario, type BrowserScenario, submit } from '../support/browser.ts';
 import { shoot } from '../support/screenshots.ts';
 import type { SmtpPeer } from '../support/smtp.ts';
 import { scaled } from '../support/time.ts';
@@ -25,11 +25,6 @@ afterAll(async () => {
   await scenario?.close();
 });
 
-async function submit(page: Page, button: string): Promise<number | undefined> {
-  const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  return answer?.status();
-}
-
 async function logIn(page: Page, username: string, password: string): Promise<number | undefined> {
   await page.goto(`${origin}/account/login`);
   await page.getByLabel('Username').fill(username);
@@ -47,10 +42,7 @@ it('resets a forgotten password from the mailed link, logs out the old session, 
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const cspViolations: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  const cspViolations = cspViolationsOf(page);
 
   await page.goto(`${origin}/account/login`);
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Forgot your password?' }).click()]);

@@ -2,11 +2,11 @@
 // log in, edit the profile, add an address, verify it through the mail a real SMTP peer receives,
 // make it primary, create a token (read from the page) and use it, revoke it, change the password,
 // log out. With SCREENSHOTS=1 it saves the pages the docs show to docs/screenshots/.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, bearer, makeUser, type TestApp } from '../support/app.ts';
 import { linkIn, type SmtpPeer } from '../support/smtp.ts';
-import { startBrowserScenario, type BrowserScenario } from '../support/browser.ts';
+import { cspViolationsOf, startBrowserScenario, type BrowserScenario, submit } from '../support/browser.ts';
 import { shoot } from '../support/screenshots.ts';
 import { scaled } from '../support/time.ts';
 
@@ -24,20 +24,12 @@ afterAll(async () => {
   await scenario?.close();
 });
 
-async function submit(page: Page, button: string): Promise<number | undefined> {
-  const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  return answer?.status();
-}
-
 it('logs in, edits the profile, adds, verifies and promotes an address, creates, uses and revokes a token, changes the password and logs out', async () => {
   const user = await makeUser(t.deps, { username: 'pageuser', email: 'page.user@example.com', fullName: 'Page User' });
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const cspViolations: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  const cspViolations = cspViolationsOf(page);
 
   // Log in, with the keyboard only.
   await page.goto(`${origin}/account/`);

@@ -3,10 +3,10 @@
 // login refused until the address is verified, the link from the mail a real SMTP peer receives,
 // then the login, and the account deleted from its settings page. With SCREENSHOTS=1 it saves the
 // sign-up pages the docs show to docs/screenshots/.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, buildTestApp, makeUser, type TestApp } from '../support/app.ts';
-import { launchChromium } from '../support/browser.ts';
+import { cspViolationsOf, launchChromium, submit } from '../support/browser.ts';
 import { freePort } from '../support/processes.ts';
 import { shoot } from '../support/screenshots.ts';
 import { linkIn, startSmtpPeer, type SmtpPeer } from '../support/smtp.ts';
@@ -30,20 +30,12 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-async function submit(page: Page, button: string): Promise<number | undefined> {
-  const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  return answer?.status();
-}
-
 it('signs up from the landing page, confirms the address from the mail, logs in, then deletes the account', async () => {
   await makeUser(t.deps, { username: 'alreadyhere', email: 'already.here@example.com' });
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const cspViolations: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  const cspViolations = cspViolationsOf(page);
 
   await page.goto(`${origin}/`);
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Create an account' }).click()]);

@@ -1,6 +1,6 @@
 // A listening app with a real SMTP peer and Debian's Chromium, for the browser tests. Chromium is
 // launched as this machine's closed network needs (no background connections).
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildTestApp, type TestApp } from './app.ts';
 import { freePort } from './processes.ts';
 import { startSmtpPeer, type SmtpPeer } from './smtp.ts';
@@ -33,4 +33,19 @@ export async function startBrowserScenario(): Promise<BrowserScenario> {
       await smtp.close();
     },
   };
+}
+
+/** Clicks the button named exactly `button` and waits for the page it leads to; its status. */
+export async function submit(page: Page, button: string): Promise<number | undefined> {
+  const [answer] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
+  return answer?.status();
+}
+
+/** Collects what the console says about Content-Security-Policy violations: a page breaking its own policy. */
+export function cspViolationsOf(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
 }
