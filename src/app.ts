@@ -240,7 +240,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   provider.on('revocation.error', countError('revocation'));
   provider.on('userinfo.error', countError('userinfo'));
   await registerOAuthRoutes(app, deps, provider);
-  registerInteractionRoutes(app, deps, provider, signIn, providerSecrets.cookieKeys[0]!);
+  registerInteractionRoutes(app, { ...deps, mailer }, provider, signIn, providerSecrets.cookieKeys[0]!);
 
   registerHealthRoutes(app, store, lifecycle, config.metricsPort === undefined ? metrics : undefined);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

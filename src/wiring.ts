@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './kernel/clock.ts';
 import type { Config } from './kernel/config.ts';
 import type { Store } from './kernel/db/store.ts';
 import type { Deps } from './kernel/deps.ts';
+import { createSecretBox } from './kernel/secret-box.ts';
 import type { AuthCache } from './auth/auth-cache.ts';
 import { credentialEvents } from './auth/credential-events.ts';
 import type { LoginThrottle } from './auth/login-throttle.ts';
@@ -17,6 +18,7 @@ import { oauthTokenVerifier } from './oauth/access-tokens.ts';
 import { endLoginSessionsOnPasswordChange } from './oauth/login-sessions.ts';
 import { forgetDeletedAccount } from './oauth/account-deletion.ts';
 import { personalTokenVerifier } from './tokens/token-verifier.ts';
+import { secondFactorGate } from './two-factor/two-factor.service.ts';
 
 export type DepsOptions = {
   config: Config;
@@ -33,10 +35,12 @@ export type DepsOptions = {
 
 export function createDeps(options: DepsOptions): Deps {
   const { config } = options;
+  const clock = options.clock ?? systemClock;
   return {
     config,
     store: options.store,
-    clock: options.clock ?? systemClock,
+    clock,
+    secrets: createSecretBox({ store: options.store, configuredKey: config.secretKey, nowIso: () => clock.nowIso() }),
     // The thread pool is per process, so the cap is too; the CLI honours HASH_CONCURRENCY as well.
     passwords: createPasswordHasher({
       concurrency: config.hashConcurrency,
@@ -60,6 +64,7 @@ export function createServerSignIn(deps: Deps, throttle: LoginThrottle, cache: A
     cache,
     personalTokens: personalTokenVerifier(deps, cache),
     bearerTokens: [oauthTokenVerifier(deps)],
+    secondFactor: secondFactorGate(deps),
     audit: (event) => {
       const base = { actor: 'self' as const, clientIp: event.ip, userId: null, username: event.username };
       return event.event === 'login_failed'

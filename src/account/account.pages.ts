@@ -12,6 +12,7 @@ import type { UserRepresentation } from '../users/users.service.ts';
 import { sessionsSection } from './sessions.pages.ts';
 import type { SignInSummary } from './sign-ins.service.ts';
 import { DELETE_FORM, deleteAccountSection } from './deletion.pages.ts';
+import { passkeyButton, passkeyFields } from '../two-factor/two-factor.pages.ts';
 
 export type FormErrors = { form: string; errors: FieldErrors; values?: Record<string, string>; email?: string };
 
@@ -44,9 +45,11 @@ function input(form: string, name: string, label: string, options: { type?: stri
 }
 
 export function loginPage(options: { base: string; csrfToken: string; username?: string; error?: string; signupLink?: boolean }): Html {
+  // The passkey button posts the same form (its CSRF token) elsewhere; hidden without the script.
   const state: FormErrors | undefined = options.error ? { form: 'login', errors: { password: [options.error] } } : undefined;
   return layout({
     title: 'Log in',
+    webauthn: true,
     main: html`<main class="narrow">
 <h1>Log in</h1>
 <form method="post" action="${options.base}/login">
@@ -54,6 +57,8 @@ export function loginPage(options: { base: string; csrfToken: string; username?:
 !${input('login', 'username', 'Username', { value: options.username ?? '', autocomplete: 'username', required: true })}
 !${input('login', 'password', 'Password', { type: 'password', autocomplete: 'current-password', state, required: true })}
 <button type="submit">Log in</button>
+!${passkeyButton('Sign in with a passkey', `${options.base}/login/passkey-options`, `${options.base}/login/passkey`)}
+!${passkeyFields()}
 </form>
 <p><a href="${options.base}/forgot-password">Forgot your password?</a></p>
 !${options.signupLink ? html`<p class="muted">No account yet? <a href="${options.base}/signup">Create an account</a>.</p>` : ''}
@@ -73,6 +78,12 @@ const NOTICES: Record<string, string> = {
   password: 'Your password was changed. Your other sessions have been logged out.',
   session_ended: 'The session was signed out.',
   sessions_ended: 'Your other sessions were signed out.',
+  totp_on: 'The authenticator app is set up.',
+  totp_removed: 'The authenticator app was removed.',
+  passkey_added: 'The passkey was added.',
+  passkey_renamed: 'The passkey was renamed.',
+  passkey_removed: 'The passkey was removed.',
+  two_factor_off: 'Two-factor authentication is off: its authenticator app, passkeys and recovery codes were removed.',
 };
 
 /** The message for `?done=…` after a form, if it names one. */
@@ -96,6 +107,12 @@ export type SettingsView = {
   notice?: string | undefined;
   state?: FormErrors | undefined;
   newToken?: { token: string; name: string } | undefined;
+  /** The two-factor section (src/two-factor/two-factor.pages.ts), and whether two-factor is on. */
+  twoFactor?: Html;
+  twoFactorOn?: boolean;
+  twoFactorPasskeys?: boolean;
+  /** REQUIRE_2FA and no second factor yet: the page shows only the two-factor section. */
+  mustEnrol?: boolean;
 };
 
 export const EXPIRY_CHOICES: Record<string, { label: string; ms: number | undefined }> = {
@@ -233,8 +250,21 @@ export function settingsPage(view: SettingsView): Html {
   const sessions = view.sessions ? sessionsSection({ base, csrfToken, sessions: view.sessions, errors: errorsFor(state, 'session_end', 'session') }) : '';
 
   const notice = view.notice ? html`<div class="notice" role="status">${view.notice}</div>` : '';
+  if (view.mustEnrol) {
+    return layout({
+      title: 'Set up two-factor authentication',
+      webauthn: true,
+      headerEnd: signedIn({ username: user.username, csrfToken, base }),
+      main: html`<main>
+<h1>Set up two-factor authentication</h1>
+<div class="alert" role="alert" id="must-enrol">This service requires a second factor for every account. Set up an authenticator app or add a passkey to continue.</div>
+!${view.twoFactor ?? ''}
+</main>`,
+    });
+  }
   return layout({
     title: 'Account settings',
+    webauthn: true,
     headerEnd: signedIn({ username: user.username, csrfToken, base }),
     main: html`<main>
 <h1>${user.full_name || user.username}</h1>
@@ -245,7 +275,8 @@ export function settingsPage(view: SettingsView): Html {
 !${applications}
 !${password}
 !${sessions}
-!${deleteAccountSection({ base, csrfToken, username: user.username, errors: state?.form === DELETE_FORM ? state.errors : undefined, typed: value(DELETE_FORM, 'confirm_username', '') })}
+!${view.twoFactor ?? ''}
+!${deleteAccountSection({ base, csrfToken, username: user.username, errors: state?.form === DELETE_FORM ? state.errors : undefined, typed: value(DELETE_FORM, 'confirm_username', ''), twoFactorOn: view.twoFactorOn ?? false, passkeys: view.twoFactorPasskeys ?? false })}
 </main>`,
   });
 }

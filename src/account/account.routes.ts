@@ -30,12 +30,17 @@ import { createSession, endOtherSessions, endSession, resumeSession, type Active
 import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
 import { storableUserAgent } from '../web/user-agent.ts';
 import { sendPasswordChangedNotice, sendTokenCreatedNotice } from './password-reset.service.ts';
+import { beginSecondStep, confirmWithSecondFactor, registerTwoFactorPages } from './two-factor.routes.ts';
+import { twoFactorStatus, type FactorMethod } from '../two-factor/two-factor.service.ts';
+import { twoFactorSection } from '../two-factor/two-factor.pages.ts';
 
 const SESSION_COOKIE = 'account_session';
 const LOGIN_CSRF_COOKIE = 'account_login_csrf';
 // How long a login form stays good: its CSRF pair carries the time it was made.
 const LOGIN_FORM_SECONDS = 60 * 60;
 const NEW_TOKEN_COOKIE = 'account_new_token';
+/** What a session may reach before it has set up a second factor, when REQUIRE_2FA is on. */
+const ENROLMENT_PATHS = /^\/(|two-factor\/.*|logout)$/;
 
 /** A session of the account page, with the CSRF token of its forms. */
 type PageSession = ActiveSession & { csrfToken: string };
@@ -47,7 +52,8 @@ declare module 'fastify' {
 }
 
 function send(reply: FastifyReply, status: number, page: Html): FastifyReply {
-  return sendPage(reply, status, page, { referrerPolicy: 'same-origin' });
+  // The account pages may run the passkey script (src/web/webauthn-script.ts); no other.
+  return sendPage(reply, status, page, { referrerPolicy: 'same-origin', webauthn: true });
 }
 
 function answerPageError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, basePath: string): FastifyReply {
@@ -118,6 +124,12 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     }
     if (request.method === 'POST' && (isCrossSiteForm(request, publicOrigin) || !csrf.accepts('account-session', sessionId, formOf(request).csrf_token))) return forbidden(reply);
     request.accountSession = { ...session, csrfToken: csrf.tokenFor('account-session', sessionId) };
+    // REQUIRE_2FA: until the account has a second factor, its session may only set one up (the
+    // settings page shows nothing else) or log out.
+    if (deps.config.require2fa && !ENROLMENT_PATHS.test(request.url.split('?')[0]!.slice(basePath.length)) && !(await twoFactorStatus(deps, session.userId)).on) {
+      if (request.method === 'GET' || request.method === 'HEAD') return seeOther(reply, `${basePath}/`);
+      return send(reply, 403, messagePage('Set up two-factor authentication first', 'This service requires a second factor: set up an authenticator app or a passkey on your account page first.', { href: `${basePath}/`, label: 'Back to your account' }));
+    }
   };
   const forbidden = (reply: FastifyReply) =>
     send(reply, 403, messagePage('This form has expired', 'The form was not sent from this page, or it is too old. Go back, reload the page and try again.', { href: `${basePath}/`, label: 'Back to your account' }));
@@ -128,20 +140,36 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
-    const [user, emails, tokens, applications, sessions] = await Promise.all([
+    const [user, emails, tokens, applications, sessions, factors] = await Promise.all([
       getUser(deps, session.userId),
       listUserEmails(deps, accountOf(request)),
       listTokens(deps, session.username),
       listGrants(deps, session.userId),
       listSignIns(deps, session.userId, browserOf(request)),
+      twoFactorStatus(deps, session.userId),
     ]);
-    return send(reply, status, settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, ...extra }));
+    const twoFactor = twoFactorSection({ base: basePath, csrfToken: session.csrfToken, status: factors, ...(extra.state ? { form: extra.state.form, errors: extra.state.errors } : {}) });
+    const mustEnrol = deps.config.require2fa && !factors.on;
+    return send(
+      reply,
+      status,
+      settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, twoFactor, twoFactorOn: factors.on, twoFactorPasskeys: factors.passkeys.length > 0, mustEnrol, ...extra }),
+    );
   };
 
   const showLogin = (reply: FastifyReply, status: number, view: { username?: string; error?: string }) => {
     const nonce = `${Math.floor(deps.clock.nowMs() / 1000)}.${randomBytes(18).toString('base64url')}`;
     loginCookie.jar.set(reply, loginCookie.name, nonce);
     return send(reply, status, loginPage({ base: basePath, csrfToken: csrf.tokenFor('account-login', nonce), signupLink: deps.config.signup !== 'closed', ...view }));
+  };
+
+  /** Signs the browser in: a session (remembering the second factor given), its cookie, the account page. */
+  const startSession = async (request: FastifyRequest, reply: FastifyReply, account: AccountRef, factor: FactorMethod | null) => {
+    // Kept for the list of the user's sessions only: the User-Agent is the client's word.
+    const origin = { userAgent: storableUserAgent(request.headers['user-agent']), ip: request.ip };
+    cookies.set(reply, SESSION_COOKIE, await createSession(deps, account.id, origin, factor));
+    loginCookie.jar.clear(reply, loginCookie.name);
+    return seeOther(reply, `${basePath}/`);
   };
 
   app.get('/account/login', options, async (request, reply) => {
@@ -158,6 +186,8 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const password = form.password ?? '';
     if (username === '' || password === '') return showLogin(reply, 400, { username, error: 'Enter your username and password.' });
     const result = await signIn.password({ username, password, ip: request.ip, via: 'account_page' });
+    // Two-factor on: nobody is signed in yet; the second step asks for the factor.
+    if (!result.ok && result.reason === 'second_factor') return beginSecondStep(deps, cookies, reply, result.account, basePath);
     if (!result.ok) {
       // A signed-up account whose address is not verified yet: its password proved it is theirs,
       // so a new link goes out (a lost mail would otherwise leave no way in).
@@ -166,11 +196,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       if (refusal.retryAfter !== undefined) reply.header('retry-after', refusal.retryAfter);
       return showLogin(reply, refusal.status, { username, error: refusal.message });
     }
-    // Kept for the list of the user's sessions only: the User-Agent is the client's word.
-    const origin = { userAgent: storableUserAgent(request.headers['user-agent']), ip: request.ip };
-    cookies.set(reply, SESSION_COOKIE, await createSession(deps, result.account.id, origin));
-    loginCookie.jar.clear(reply, loginCookie.name);
-    return seeOther(reply, `${basePath}/`);
+    return startSession(request, reply, result.account, null);
   });
 
   app.post('/account/logout', guarded, async (request, reply) => {
@@ -300,7 +326,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     const next = form.new_password ?? '';
     if (current === '') throw new ApiError('invalid', { fieldErrors: { current_password: ['Enter your current password.'] } });
     // Behind the same brute-force limits as the login: a stolen session cannot guess the password.
-    const checked = await signIn.password({ username: session.username, password: current, ip: request.ip, via: 'account_page' });
+    const checked = await signIn.password({ username: session.username, password: current, ip: request.ip, via: 'password_check' });
     if (!checked.ok) {
       const refusal = loginRefusal(checked);
       const message = checked.reason === 'invalid' ? 'This is not your current password.' : refusal.message;
@@ -321,9 +347,31 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     return 'password';
   });
 
+  registerTwoFactorPages(app, {
+    deps,
+    signIn,
+    basePath,
+    publicOrigin,
+    csrf,
+    cookies,
+    options,
+    guarded,
+    accountOf,
+    csrfTokenOf: (request) => sessionOf(request).csrfToken,
+    send,
+    forbidden,
+    validLoginForm: (request, form) => validLoginForm(request.cookies[loginCookie.name], form.csrf_token),
+    startSession,
+    showLogin,
+    renderSettings,
+  });
+
   registerAccountDeletion(app, {
     deps,
     signIn,
+    confirmSecondFactor: async (request, form) => {
+      if ((await twoFactorStatus(deps, sessionOf(request).userId)).on) await confirmWithSecondFactor(deps, signIn, request, accountOf(request), form);
+    },
     guarded,
     sessionOf,
     renderSettings,

@@ -3,6 +3,7 @@
 // session nor a slip of the mouse deletes an account.
 import { html, type Html } from '../web/html.ts';
 import { csrfField, messagePage } from '../web/layout.ts';
+import { secondFactorConfirmation } from '../two-factor/two-factor.pages.ts';
 
 export const DELETE_FORM = 'delete_account';
 
@@ -14,6 +15,9 @@ export type DeleteSectionView = {
   errors?: Record<string, string[]> | undefined;
   /** What was typed in the username field, shown again after a refusal. */
   typed?: string | undefined;
+  /** Two-factor on: a second factor is asked too (a code, or a passkey). */
+  twoFactorOn?: boolean;
+  passkeys?: boolean;
 };
 
 function field(name: string, label: string, type: string, errors: readonly string[], extra: { value?: string; autocomplete: string; hint?: string }): Html {
@@ -34,6 +38,7 @@ export function deleteAccountSection(view: DeleteSectionView): Html {
 <input type="text" name="username" value="${view.username}" autocomplete="username" hidden>
 !${field('current_password', 'Your password', 'password', errors.current_password ?? [], { autocomplete: 'current-password' })}
 !${field('confirm_username', 'Type your username to confirm', 'text', errors.confirm_username ?? [], { value: view.typed ?? '', autocomplete: 'off', hint: `Type “${view.username}”.` })}
+!${view.twoFactorOn ? secondFactorConfirmation({ base: view.base, id: DELETE_FORM, errors: view.errors, passkeys: view.passkeys ?? false, action: `${view.base}/delete` }) : ''}
 <button type="submit" class="danger">Delete my account</button>
 </form>
 </section>`;

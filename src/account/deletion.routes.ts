@@ -1,12 +1,13 @@
 // POST /account/delete: the settings page's "Delete account" form. The password is checked by the
 // sign-in core, behind the same brute-force limits and with the same refusals as the change of
-// password (a stolen session cannot guess it); the username must be typed as it is. Then the
+// password (a stolen session cannot guess it); the username must be typed as it is; with
+// two-factor on, a second factor is asked too (a code or a passkey). Then the
 // users feature deletes the account in one transaction (src/users/deletion.service.ts), which
 // ends this session with every other; the browser's cookies are cleared and it is told so.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
 import type { Html } from '../web/html.ts';
-import { formOf } from '../web/forms.ts';
+import { formOf, type Form } from '../web/forms.ts';
 import { selfContext } from '../audit/audit-events.ts';
 import { loginRefusal, type SignIn } from '../auth/sign-in.ts';
 import type { VerificationDeps } from '../emails/verification.service.ts';
@@ -16,6 +17,8 @@ import { accountDeletedPage, DELETE_FORM } from './deletion.pages.ts';
 export type AccountDeletionOptions = {
   deps: VerificationDeps;
   signIn: SignIn;
+  /** With two-factor on, the form's second factor (a code or a passkey) is checked: throws the refusal for `code`. */
+  confirmSecondFactor(request: FastifyRequest, form: Form): Promise<void>;
   /** The account pages' route options with their session check (and CSRF check for a POST). */
   guarded: RouteShorthandOptions;
   sessionOf(request: FastifyRequest): { userId: number; username: string };
@@ -38,7 +41,7 @@ export function registerAccountDeletion(app: FastifyInstance, options: AccountDe
     if (typed.trim().toLowerCase() !== session.username) {
       throw new ApiError('invalid', { fieldErrors: { confirm_username: [`Type your username, “${session.username}”, to confirm.`] } });
     }
-    const checked = await signIn.password({ username: session.username, password, ip: request.ip, via: 'account_page' });
+    const checked = await signIn.password({ username: session.username, password, ip: request.ip, via: 'password_check' });
     if (checked.ok) return;
     const refusal = loginRefusal(checked);
     const message = checked.reason === 'invalid' ? 'This is not your password.' : refusal.message;
@@ -53,6 +56,7 @@ export function registerAccountDeletion(app: FastifyInstance, options: AccountDe
     const typed = form.confirm_username ?? '';
     try {
       await check(request, form.current_password ?? '', typed);
+      await options.confirmSecondFactor(request, form);
     } catch (error) {
       if (!(error instanceof ApiError) || !error.fieldErrors) throw error;
       const retryAfter = error.headers['retry-after'];

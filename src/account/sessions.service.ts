@@ -18,8 +18,8 @@ const TOUCH_RESOLUTION_MS = 60_000;
 /** Where a session was started from, for the list of the user's sessions (display only). */
 export type SessionOrigin = { userAgent?: string | undefined; ip?: string | undefined };
 
-/** Starts a session for the user; returns the id to put in the cookie. */
-export async function createSession(deps: Deps, userId: number, origin: SessionOrigin = {}): Promise<string> {
+/** Starts a session for the user; returns the id to put in the cookie. `secondFactor`: the factor given at this login, if any. */
+export async function createSession(deps: Deps, userId: number, origin: SessionOrigin = {}, secondFactor: string | null = null): Promise<string> {
   const sessionId = randomBytes(32).toString('base64url');
   const now = deps.clock.nowMs();
   const nowIso = deps.clock.nowIso();
@@ -33,6 +33,7 @@ export async function createSession(deps: Deps, userId: number, origin: SessionO
       expires_at: formatDate(new Date(now + deps.config.sessionMaxMinutes * 60_000)),
       user_agent: origin.userAgent ?? null,
       ip: origin.ip ?? null,
+      second_factor: secondFactor,
     });
   });
   return sessionId;

@@ -21,6 +21,12 @@ export const AUDIT_EVENTS = [
   'oauth_revoked',
   'session_ended',
   'sessions_ended',
+  'second_factor_added',
+  'second_factor_removed',
+  'recovery_codes_generated',
+  'recovery_code_used',
+  'two_factor_disabled',
+  'two_factor_reset',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -28,7 +28,9 @@ export type AuthFailureReason =
   | 'revoked_token'
   | 'token_user_mismatch'
   /** The password was right, but this entry point needs a second factor it cannot ask for. */
-  | 'second_factor_required';
+  | 'second_factor_required'
+  /** The password was right, but the second factor given after it was not. */
+  | 'bad_second_factor';
 
 /**
  * A token as the sign-in core checks it, whichever feature issued it: personal access tokens

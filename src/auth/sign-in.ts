@@ -5,6 +5,10 @@
 //   which is upgraded and cached when right; or a token, through the verifier of the feature
 //   that issued it) → second factor (asked for every right password, cached ones included) →
 //   count and audit the outcome.
+// A second factor (src/two-factor) is a step of its own on the pages: a right password answers
+// "second factor needed", and `secondFactor()` checks the code behind the same brute-force
+// limits; the counters are reset only once both steps succeeded, so knowing the password does
+// not buy unlimited guesses at the code.
 // Every failure of the credentials themselves is the same 401 (docs/reference/api.md), whatever
 // went wrong; the precise reason travels in `internal`, for logs, metrics and the audit trail.
 import { ApiError } from '../kernel/errors.ts';
@@ -17,15 +21,25 @@ import type { AccountRef, AuthFailureReason, Principal, TokenCheck, TokenVerifie
 import { SCOPES } from './scopes.ts';
 import { findSignInAccount, replacePasswordHash } from './sign-in.repository.ts';
 
-/** Where an attempt came from: the second-factor seam and the audit trail tell them apart. */
-export type SignInVia = 'api' | 'account_page' | 'oauth_login';
+/**
+ * Where an attempt came from: the second-factor seam and the audit trail tell them apart.
+ * 'password_check': someone already signed in retypes the password (to change it, to delete the
+ * account); the session they are in already passed its second factor.
+ */
+export type SignInVia = 'api' | 'account_page' | 'oauth_login' | 'password_check';
 
 /**
  * The seam where a second factor plugs in: asked each time a password was right (from the cache
  * too), before anyone is signed in. 'none': the password is enough; 'refused': this entry point
- * may not sign this account in with a password (counted as a failure of its own reason).
+ * may not sign this account in with a password (counted as a failure of its own reason);
+ * 'required': a second factor must follow (the login pages ask for it); 'enroll': the password
+ * is enough this time, but the account must set a second factor up before it goes on (REQUIRE_2FA).
  */
-export type SecondFactorGate = (account: AccountRef, via: SignInVia) => Promise<'none' | 'refused'>;
+export type SecondFactorDecision = 'none' | 'refused' | 'required' | 'enroll';
+export type SecondFactorGate = (account: AccountRef, via: SignInVia) => Promise<SecondFactorDecision>;
+
+/** What the API tells a caller whose password was right but whose account has two-factor on. */
+export const USE_A_TOKEN_DETAIL = 'Two-factor authentication is on for this account: sign in with a personal access token instead of the password.';
 
 /** What the audit trail hears of a password attempt that failed (or engaged the throttle). */
 export type SignInAuditEvent =
@@ -45,7 +59,9 @@ export type SignInOptions = {
 
 /** A form's password check, as the login pages show it. */
 export type PasswordSignIn =
-  | { ok: true; account: AccountRef }
+  | { ok: true; account: AccountRef; /** REQUIRE_2FA: set a second factor up before going on. */ mustEnroll?: true }
+  /** The password was right; the second factor must follow (`SignIn.secondFactor`). Nobody is signed in yet. */
+  | { ok: false; reason: 'second_factor'; account: AccountRef }
   | { ok: false; reason: 'invalid' }
   /** The password was right, but the primary address must be verified first (a self-made account). */
   | { ok: false; reason: 'unverified'; account: AccountRef }
@@ -60,10 +76,18 @@ export type SignIn = {
   password(input: { username: string; password: string; ip: string; via: SignInVia }): Promise<PasswordSignIn>;
   /** The account a path names, case-insensitively (cached as credentials are: forgotten when the account changes or is deleted). */
   account(username: string): Promise<AccountRef | undefined>;
+  /**
+   * The second step of a sign-in whose password was right: `verify` checks what was given (a
+   * code) and names the factor, or answers undefined. Behind the account's and the IP's
+   * brute-force limits; a wrong code counts and is audited as a failed login.
+   */
+  secondFactor(input: { account: AccountRef; ip: string; verify: () => Promise<string | undefined> }): Promise<SecondFactorCheck>;
 };
 
-export function unauthenticated(reason: AuthFailureReason, invalidBearer = false): ApiError {
-  return new ApiError('not_authenticated', { headers: { 'www-authenticate': challenges(invalidBearer) }, internal: reason });
+export type SecondFactorCheck = { ok: true; method: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export function unauthenticated(reason: AuthFailureReason, invalidBearer = false, detail?: string): ApiError {
+  return new ApiError('not_authenticated', { headers: { 'www-authenticate': challenges(invalidBearer) }, internal: reason, ...(detail ? { detail } : {}) });
 }
 
 /**
@@ -80,6 +104,7 @@ export function publicFailureReason(reason: string | undefined): string {
     case 'unverified':
     case 'token_user_mismatch':
     case 'second_factor_required':
+    case 'bad_second_factor':
       return 'bad_credentials';
     case undefined:
       return 'unknown';
@@ -99,14 +124,17 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     return check;
   };
 
-  /** Verifies a password; the Principal, or the 401 (ApiError) saying why in `internal`. */
-  const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<Principal> => {
+  /** Verifies a password; the Principal and what the second-factor seam said, or the 401 (ApiError) saying why in `internal`. */
+  const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<{ principal: Principal; decision: SecondFactorDecision }> => {
     const username = name.toLowerCase();
     const principal = cache.getPassword(username, password);
     const checked = principal ? { ...principal, cached: true } : await checkPasswordOnce(username, password);
     // Asked on every sign-in, from the cache too: the cache knows the password, not the entry point.
-    if ((await secondFactor({ id: checked.userId, username: checked.username }, via)) === 'refused') throw unauthenticated('second_factor_required');
-    return checked;
+    const decision = await secondFactor({ id: checked.userId, username: checked.username }, via);
+    // Docker Hub's and GitHub's rule: with two-factor on, the API takes tokens, not the password.
+    // Saying so tells the caller the password was right (docs/explanation/security-model.md).
+    if (decision === 'refused') throw unauthenticated('second_factor_required', false, via === 'api' ? USE_A_TOKEN_DETAIL : undefined);
+    return { principal: checked, decision };
   };
 
   /** The password against the stored hash (upgraded when weaker than today's); cached when right. */
@@ -133,13 +161,16 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     return principal;
   };
 
-  /** `check` behind the brute-force limits: a 429 before anything is checked when over them. */
-  const throttled = async (attempt: Attempt, check: () => Promise<Principal>): Promise<Principal> => {
+  /**
+   * `check` behind the brute-force limits: a 429 before anything is checked when over them. The
+   * counters are reset on success, unless `complete` says a second step is still to come.
+   */
+  const throttled = async <T extends Principal>(attempt: Attempt, check: () => Promise<T>, complete: (result: T) => boolean = () => true): Promise<T> => {
     await throttle.check(attempt);
     try {
       const principal = await check();
       // A cache hit is a success already counted: no need to reset the counters on every request.
-      if (!principal.cached) await throttle.succeeded(attempt);
+      if (!principal.cached && complete(principal)) await throttle.succeeded(attempt);
       return principal;
     } catch (error) {
       if (error instanceof ApiError && error.code === 'not_authenticated') {
@@ -167,7 +198,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
       }
       throw unauthenticated('invalid_token', true);
     }
-    if (isPasswordTry(credentials)) return verifyPassword(credentials.username, credentials.secret, 'api');
+    if (isPasswordTry(credentials)) return (await verifyPassword(credentials.username, credentials.secret, 'api')).principal;
     // Basic with a token as the password: only that user's token, with only its scopes.
     const token = refusedToken((await options.personalTokens(credentials.secret)) ?? { reason: 'invalid_token' }, false);
     if (token.username !== credentials.username.toLowerCase()) throw unauthenticated('token_user_mismatch');
@@ -186,8 +217,17 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
 
     async password({ username, password, ip, via }) {
       try {
-        const principal = await throttled({ ip, username }, () => verifyPassword(username, password, via));
-        return { ok: true, account: { id: principal.userId, username: principal.username } };
+        const checked = await throttled(
+          { ip, username },
+          async () => {
+            const { principal, decision } = await verifyPassword(username, password, via);
+            return { ...principal, decision };
+          },
+          (result) => result.decision !== 'required',
+        );
+        const account = { id: checked.userId, username: checked.username };
+        if (checked.decision === 'required') return { ok: false, reason: 'second_factor', account };
+        return checked.decision === 'enroll' ? { ok: true, account, mustEnroll: true } : { ok: true, account };
       } catch (error) {
         if (error instanceof ApiError && error.code === 'not_authenticated') {
           if (error.internal !== 'unverified') return { ok: false, reason: 'invalid' };
@@ -200,6 +240,24 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
           const reason = error.code === 'too_many_requests' ? 'throttled' : 'busy';
           return { ok: false, reason, retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
         }
+        throw error;
+      }
+    },
+
+    async secondFactor({ account, ip, verify }) {
+      const attempt = { ip, username: account.username };
+      let found: string | undefined;
+      try {
+        await throttled(attempt, async () => {
+          const method = await verify();
+          if (method === undefined) throw unauthenticated('bad_second_factor');
+          found = method;
+          return { userId: account.id, username: account.username, scopes: new Set(SCOPES), method: 'password' } satisfies Principal;
+        });
+        return { ok: true, method: found! };
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'not_authenticated') return { ok: false, reason: 'invalid' };
+        if (error instanceof ApiError && error.code === 'too_many_requests') return { ok: false, reason: 'throttled', retryAfterSeconds: Number(error.headers['retry-after'] ?? 1) };
         throw error;
       }
     },
@@ -219,11 +277,14 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
 
 /** What a login form says when the check did not succeed; the status and Retry-After to answer with. */
 export function loginRefusal(result: Exclude<PasswordSignIn, { ok: true }>): { status: number; retryAfter?: string; message: string } {
-  const seconds = result.reason === 'invalid' || result.reason === 'unverified' ? 0 : result.retryAfterSeconds;
+  const seconds = result.reason === 'invalid' || result.reason === 'unverified' || result.reason === 'second_factor' ? 0 : result.retryAfterSeconds;
   const wait = `${seconds} second${seconds === 1 ? '' : 's'}`;
   switch (result.reason) {
     case 'invalid':
       return { status: 401, message: 'The username or password is not right.' };
+    case 'second_factor':
+      // The login pages go on to the second step instead; any other form has no second step.
+      return { status: 401, message: 'A second factor is needed: log in on the login page.' };
     case 'unverified':
       return { status: 403, message: 'Verify your email address first: open the link we mailed you and press Confirm, then log in.' };
     case 'throttled':

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { out, readPassword, say, table, withDeps } from './context.ts';
+import { out, readPassword, say, table, withDeps, withMailingDeps } from './context.ts';
 
 // Each action imports the service it calls: see main.ts.
 const service = () => import('../users/users.service.ts');
@@ -52,6 +52,20 @@ export function registerUserCommands(program: Command): void {
       const { link, expiresAt } = await withDeps((deps) => createResetLink(deps, username));
       say(`A password reset link for ${username.toLowerCase()}, valid once until ${expiresAt}:`);
       out(link);
+    });
+
+  user
+    .command('2fa-reset')
+    .description('turn two-factor authentication off for a user who lost every factor: removes their authenticator app, passkeys and recovery codes')
+    .argument('<username>')
+    .addHelpText('after', '\nCheck who is asking first: this leaves the password alone as the way in. Audited (two_factor_reset), and a\nmail tells the primary address. With REQUIRE_2FA=true the user sets up a new factor at the next sign-in.')
+    .action(async (username: string) => {
+      const [{ requireUser }, { turnOffTwoFactor }] = await Promise.all([service(), import('../two-factor/two-factor.service.ts')]);
+      const { removed, name } = await withMailingDeps(async (deps) => {
+        const found = await requireUser(deps, username);
+        return { ...(await turnOffTwoFactor(deps, { id: found.id, username: found.username })), name: found.username };
+      });
+      say(removed ? `Turned two-factor authentication off for ${name}: every authenticator app, passkey and recovery code was removed.` : `${name} had no second factor; nothing was removed.`);
     });
 
   user

@@ -67,6 +67,13 @@ export type Config = Readonly<{
   oauthAuthorizePerMinute: number;
   /** Who may create an account on /account/signup: nobody (the CLI only), anyone, or whoever has an invitation. */
   signup: SignupMode;
+  /** REQUIRE_2FA: every account must set up a second factor at its next sign-in on the pages. */
+  require2fa: boolean;
+  /**
+   * SECRET_KEY: 32 bytes that seal the TOTP secrets in the database (src/kernel/secret-box.ts).
+   * Unset: a key the service makes and keeps in its database.
+   */
+  secretKey: Buffer | undefined;
 }>;
 
 export const SIGNUP_MODES = ['closed', 'open', 'invite'] as const;
@@ -106,6 +113,7 @@ export const DEFAULTS = {
   oauthRequirePkce: 'all' as const,
   oauthAuthorizePerMinute: 60,
   signup: 'closed' as SignupMode,
+  require2fa: false,
 };
 
 type Env = Record<string, string | undefined>;
@@ -186,6 +194,11 @@ export function loadConfig(env: Env = process.env): Config {
   const signup = (SIGNUP_MODES as readonly string[]).includes(signupRaw) ? (signupRaw as SignupMode) : DEFAULTS.signup;
   if (signup !== signupRaw) problems.push(`SIGNUP: must be closed, open or invite (got "${signupRaw}")`);
 
+  const require2faRaw = (value('REQUIRE_2FA') ?? String(DEFAULTS.require2fa)).toLowerCase();
+  if (!['true', 'false'].includes(require2faRaw)) problems.push(`REQUIRE_2FA: must be true or false (got "${require2faRaw}")`);
+  const require2fa = require2faRaw === 'true';
+  const secretKey = parseSecretKey(value('SECRET_KEY'), problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     host,
@@ -217,7 +230,20 @@ export function loadConfig(env: Env = process.env): Config {
     oauthAuthorizePerMinute,
     sessionMaxMinutes,
     signup,
+    require2fa,
+    secretKey,
   });
+}
+
+/** 32 bytes, as 64 hexadecimal digits or in base64 (base64url too). Never echoed: it is a secret. */
+function parseSecretKey(raw: string | undefined, problems: string[]): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64url') : undefined;
+  if (key?.length !== 32) {
+    problems.push('SECRET_KEY: must be 32 random bytes, as 64 hexadecimal digits or in base64 (e.g. the output of `openssl rand -base64 32`)');
+    return undefined;
+  }
+  return key;
 }
 
 /** `local@domain` or `Display Name <local@domain>`; no line breaks (header injection). */

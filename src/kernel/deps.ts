@@ -6,6 +6,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Store } from './db/store.ts';
 import type { CredentialEvents } from './events.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /**
  * Password hashing, bounded per process (HASH_CONCURRENCY checks at once, HASH_QUEUE waiting);
@@ -23,4 +24,6 @@ export type Deps = {
   clock: Clock;
   passwords: PasswordHasher;
   credentialEvents: CredentialEvents;
+  /** Seals the secrets the service must read back (TOTP secrets): ./secret-box.ts. */
+  secrets: SecretBox;
 };

@@ -2,16 +2,21 @@
 // in the service's one layout and style sheet (src/web). Every form carries the interaction's CSRF
 // token, except the sign-out confirmation, which carries the provider's own `xsrf` value.
 import type { errors } from 'oidc-provider';
+import { passkeyButton, passkeyFields } from '../two-factor/two-factor.pages.ts';
 import { html, type Html } from '../web/html.ts';
 import { csrfField, layout, messagePage } from '../web/layout.ts';
 import { SCOPE_DESCRIPTIONS } from './scopes.ts';
 
-export type LoginPageOptions = { action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string; forgotPasswordHref: string; /** Where to create an account, when sign-up is not closed. */ signupHref?: string };
+export type LoginPageOptions = {
+  /** The passkey ceremony's options URL and where its answer goes (a passkey alone signs in). */
+  passkeyOptions?: string;
+  passkeyAction?: string; action: string; abortAction: string; csrfToken: string; clientName: string; username?: string; error?: string; forgotPasswordHref: string; /** Where to create an account, when sign-up is not closed. */ signupHref?: string };
 
 export function oauthLoginPage(options: LoginPageOptions): Html {
   const failed = options.error !== undefined && options.error !== '';
   return layout({
     title: 'Log in',
+    webauthn: options.passkeyOptions !== undefined,
     main: html`<main class="narrow">
 <h1>Log in</h1>
 <p><strong id="client-name">${options.clientName}</strong> wants to use your account. Log in to continue.</p>
@@ -23,6 +28,7 @@ export function oauthLoginPage(options: LoginPageOptions): Html {
 <input type="password" id="login-password" name="password" autocomplete="current-password" required!${failed ? html` aria-invalid="true" aria-describedby="login-error"` : ''}!${options.username ? html` autofocus` : ''}>
 !${failed ? html`<p class="error" id="login-error" role="alert">${options.error}</p>` : ''}
 <button type="submit">Log in</button>
+!${options.passkeyOptions && options.passkeyAction ? html`${passkeyButton('Sign in with a passkey', options.passkeyOptions, options.passkeyAction)}!${passkeyFields()}` : ''}
 </form>
 <p><a href="${options.forgotPasswordHref}">Forgot your password?</a></p>
 !${options.signupHref ? html`<p class="muted">No account yet? <a href="${options.signupHref}">Create an account</a>.</p>` : ''}

@@ -13,7 +13,7 @@
 import { createHmac } from 'node:crypto';
 import { sameSecret } from '../kernel/crypto.ts';
 
-export type CsrfPurpose = 'account-session' | 'account-login' | 'account-signup' | 'oauth-interaction';
+export type CsrfPurpose = 'account-session' | 'account-login' | 'account-signup' | 'account-second-factor' | 'oauth-interaction';
 
 export type Csrf = {
   /** The token the forms bound to `binding` carry. */

@@ -2,6 +2,7 @@
 // own <main>. Pages pass markup made with `html` (./html.ts); the title is text and is escaped.
 import { html, type Html } from './html.ts';
 import { STYLE } from './style.ts';
+import { WEBAUTHN_SCRIPT } from './webauthn-script.ts';
 
 /** The name the pages show in their header and the landing page's heading. */
 export const SERVICE_NAME = 'Accounts';
@@ -17,6 +18,8 @@ export type LayoutOptions = {
    * (the verification link): kept even where a proxy drops the header.
    */
   noReferrer?: boolean;
+  /** The passkey script (./webauthn-script.ts), for a page with passkey buttons. */
+  webauthn?: boolean;
 };
 
 export function layout(options: LayoutOptions): Html {
@@ -31,7 +34,8 @@ export function layout(options: LayoutOptions): Html {
 </head>
 <body>
 <header><span class="brand">${SERVICE_NAME}</span>!${options.headerEnd ?? ''}</header>
-!${options.main}
+!${options.main}!${options.webauthn ? html`
+<script>!${WEBAUTHN_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;

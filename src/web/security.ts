@@ -6,7 +6,8 @@
 // A page gets:
 // - Content-Security-Policy: default-src 'none'; style-src 'sha256-…' (the one style sheet);
 //   form-action 'self' (plus the client's origin on OAuth pages); frame-ancestors 'none';
-//   base-uri 'none'. No script, no image, no font, no framing;
+//   base-uri 'none'. No image, no font, no framing, and no script but, on the pages that offer
+//   passkeys, the one passkey script by its hash (with connect-src 'self' for its requests);
 // - Strict-Transport-Security (a year) when PUBLIC_URL is https, never on plain http;
 // - Cross-Origin-Opener-Policy: same-origin (not on the authorization server's pages, which an
 //   application may open in a popup), Cross-Origin-Resource-Policy: same-origin;
@@ -20,6 +21,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import helmet from '@fastify/helmet';
 import { STYLE_SOURCE } from './style.ts';
+import { WEBAUTHN_SCRIPT_SOURCE } from './webauthn-script.ts';
 
 export type HelmetOptions = NonNullable<Parameters<FastifyReply['helmet']>[0]>;
 export type ReferrerPolicy = 'no-referrer' | 'same-origin';
@@ -38,6 +40,8 @@ export type PagePolicy = {
    * same-origin would cut. They go without it; the account pages keep it.
    */
   openedByApplications?: boolean;
+  /** The page may run the passkey script (./webauthn-script.ts): its hash, and fetch to this origin. */
+  webauthn?: boolean;
 };
 
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
@@ -53,11 +57,12 @@ export function originsOf(uri: unknown): string[] {
   return origin === 'null' || /[\s;,'"]/.test(origin) ? [] : [origin];
 }
 
-/** A page's CSP: its one style sheet, forms to this origin and to `formTargets`. */
-export function pageDirectives(formTargets: readonly string[] = []): Directives {
+/** A page's CSP: its one style sheet, forms to this origin and to `formTargets`; the passkey script when asked. */
+export function pageDirectives(formTargets: readonly string[] = [], webauthn = false): Directives {
   return {
     'default-src': ["'none'"],
     'style-src': [STYLE_SOURCE],
+    ...(webauthn ? { 'script-src': [WEBAUTHN_SCRIPT_SOURCE], 'connect-src': ["'self'"] } : {}),
     'form-action': ["'self'", ...formTargets],
     'frame-ancestors': ["'none'"],
     'base-uri': ["'none'"],
@@ -82,7 +87,7 @@ export function formPageDirectives(scripts: readonly string[], formAction: reado
 /** The options reply.helmet() takes for a page with this policy (the rest is registerPageSecurity's). */
 export function pageHelmetOptions(policy: PagePolicy): HelmetOptions {
   return {
-    contentSecurityPolicy: { useDefaults: false, directives: policy.directives ?? pageDirectives(policy.formTargets) },
+    contentSecurityPolicy: { useDefaults: false, directives: policy.directives ?? pageDirectives(policy.formTargets, policy.webauthn) },
     referrerPolicy: { policy: policy.referrerPolicy },
     ...(policy.openedByApplications ? { crossOriginOpenerPolicy: false } : {}),
   };

@@ -47,6 +47,11 @@ code.token { display: block; font-size: 1.05rem; padding: 0.75rem; border-radius
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 0 1rem; }
 ul.links { list-style: none; margin: 1.25rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem 1.25rem; }
 ul.links a { color: var(--accent); font-weight: 600; }
+[hidden] { display: none !important; }
+.qr svg { display: block; width: 13rem; height: 13rem; background: #fff; border-radius: 0.5rem; }
+ol.codes { font: 1.05rem/1.8 ui-monospace, monospace; columns: 2; padding-left: 1.5rem; user-select: all; }
+details summary { cursor: pointer; margin-top: 1rem; }
+button.passkey { background: transparent; color: var(--accent); border: 1px solid currentColor; }
 @media (max-width: 32rem) { main { padding: 0.75rem; } section { padding: 1rem; } }
 `;
 

@@ -24,6 +24,11 @@ const OWNERS: Record<string, readonly string[]> = {
   oauth_secrets: ['oauth'],
   schema_migrations: ['kernel'],
   invitations: ['signup'],
+  totp_authenticators: ['two-factor'],
+  recovery_codes: ['two-factor'],
+  passkeys: ['two-factor'],
+  sign_in_steps: ['two-factor'],
+  service_keys: ['kernel'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

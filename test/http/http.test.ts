@@ -125,7 +125,7 @@ describe('pages for browsers', () => {
 
   it('the page headers are on pages only: the API, the probes and /docs keep theirs', async () => {
     const page = await t.app.inject({ url: '/account/login' });
-    expectPageHeaders(page, { referrerPolicy: 'same-origin', https: true });
+    expectPageHeaders(page, { referrerPolicy: 'same-origin', https: true, webauthn: true });
     const others = await Promise.all([
       t.app.inject({ url: '/api/v1.1/users/httpuser/', headers: { authorization: basic('httpuser', 'wrong-password'), accept: BROWSER_ACCEPT } }),
       t.app.inject({ url: '/api/v1.1/users/httpuser/' }),
@@ -149,7 +149,7 @@ describe('pages for browsers', () => {
     expect((await t.app.inject({ url: '/account/login' })).headers['strict-transport-security']).toBe('max-age=31536000');
     const res = await plain.app.inject({ url: '/account/login' });
     expect(res.statusCode).toBe(200);
-    expectPageHeaders(res, { referrerPolicy: 'same-origin', https: false });
+    expectPageHeaders(res, { referrerPolicy: 'same-origin', https: false, webauthn: true });
   });
 });
 

@@ -3,6 +3,7 @@
 // interaction's CSRF token: bound to the interaction, and of its own purpose (a token of the same
 // construction made for another purpose is refused, here and on the account page).
 import type { LightMyRequestResponse } from 'fastify';
+import { WEBAUTHN_SCRIPT } from '../../src/web/webauthn-script.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsrf } from '../../src/web/csrf.ts';
 import { loadProviderSecrets } from '../../src/oauth/keys.ts';
@@ -39,8 +40,9 @@ async function atLoginPage(browser: Browser = browserFor(t.app)): Promise<{ brow
 describe('the OAuth login and consent pages', () => {
   it('escape the client’s name, and carry the page headers with form-action open to its redirect origin (and no opener policy: an application may open them in a popup)', async () => {
     const { browser, page, uid } = await atLoginPage();
-    expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true });
-    expect(page.body).not.toContain('<script>');
+    expectPageHeaders(page, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true, webauthn: true });
+    // The one script is the passkey script; the client's name never becomes one.
+    expect(page.body.replace(`<script>${WEBAUTHN_SCRIPT}</script>`, '')).not.toContain('<script>');
     // SIGNUP is closed here (the default): no way to create an account is offered.
     expect(page.body).not.toContain('Create an account');
     expect(page.body).toContain('<strong id="client-name">&#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; Co</strong>');
@@ -53,7 +55,7 @@ describe('the OAuth login and consent pages', () => {
     }
     expect(consentPage.statusCode, consentPage.body).toBe(200);
     expect(consentPage.body).toContain('/consent');
-    expectPageHeaders(consentPage, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true });
+    expectPageHeaders(consentPage, { referrerPolicy: 'no-referrer', https: true, formTargets: ['https://app.example.test'], openedByApplications: true, webauthn: true });
     expect(consentPage.body).not.toContain('<script>');
     expect(consentPage.body).toContain('<title>Allow &#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; Co?</title>');
     expect(consentPage.body).toContain('<span id="client-name">&#60;script&#62;');

@@ -2,6 +2,7 @@
 // attributes of a Set-Cookie line (in any order, as RFC 6265 allows), and the header set every
 // page of the service carries (src/web/security.ts).
 import { expect } from 'vitest';
+import { WEBAUTHN_SCRIPT_SOURCE } from '../../src/web/webauthn-script.ts';
 
 type Headers = Record<string, unknown>;
 
@@ -31,11 +32,12 @@ export function parseSetCookie(line: string): { name: string; value: string; att
  * The headers of every page: HTML, no cache, the hash-based CSP (form-action 'self' and
  * `formTargets`), no framing, the page's referrer policy, the cross-origin isolation headers (no
  * opener policy on the authorization server's pages), and
- * HSTS exactly when PUBLIC_URL is https.
+ * HSTS exactly when PUBLIC_URL is https. `webauthn`: the pages that offer passkeys allow the one
+ * passkey script by its hash and requests to their own origin; no other page runs any script.
  */
 export function expectPageHeaders(
   res: { headers: Headers },
-  options: { referrerPolicy: 'same-origin' | 'no-referrer'; https: boolean; formTargets?: string[]; openedByApplications?: boolean },
+  options: { referrerPolicy: 'same-origin' | 'no-referrer'; https: boolean; formTargets?: string[]; openedByApplications?: boolean; webauthn?: boolean },
 ): void {
   const { headers } = res;
   expect(headers['content-type']).toBe('text/html; charset=utf-8');
@@ -49,7 +51,12 @@ export function expectPageHeaders(
   if (options.https) expect(headers['strict-transport-security']).toBe('max-age=31536000');
   else expect(headers['strict-transport-security']).toBeUndefined();
   const csp = cspOf(headers['content-security-policy']);
-  expect(Object.keys(csp)).toEqual(['default-src', 'style-src', 'form-action', 'frame-ancestors', 'base-uri']);
+  const scripts = options.webauthn ? ['script-src', 'connect-src'] : [];
+  expect(Object.keys(csp)).toEqual(['default-src', 'style-src', ...scripts, 'form-action', 'frame-ancestors', 'base-uri']);
+  if (options.webauthn) {
+    expect(csp['script-src']).toEqual([WEBAUTHN_SCRIPT_SOURCE]);
+    expect(csp['connect-src']).toEqual(["'self'"]);
+  }
   expect(csp['default-src']).toEqual(["'none'"]);
   expect(csp['style-src']).toEqual([expect.stringMatching(/^'sha256-[A-Za-z0-9+/]{43}='$/)]);
   expect(csp['form-action']).toEqual(["'self'", ...(options.formTargets ?? [])]);

@@ -93,6 +93,8 @@ export type SessionRow = {
   user_agent: string | null;
   /** The client's address at login. Null before it was kept. */
   ip: string | null;
+  /** The second factor given at login ('totp', 'passkey', 'recovery_code'); null: the password alone. */
+  second_factor: ColumnType<string | null, string | null | undefined, string | null>;
 };
 
 /** A client registered with `accounts client create` (src/oauth/). */
@@ -175,7 +177,50 @@ export type Tables = {
   deleted_accounts: DeletedAccountRow;
   schema_migrations: SchemaMigrationRow;
   invitations: InvitationRow;
+  totp_authenticators: TotpAuthenticatorRow;
+  recovery_codes: RecoveryCodeRow;
+  passkeys: PasskeyRow;
+  sign_in_steps: SignInStepRow;
+  service_keys: ServiceKeyRow;
 };
+
+/** An authenticator app (src/two-factor/totp.ts): one per account. */
+export type TotpAuthenticatorRow = {
+  user_id: number;
+  /** Sealed with src/kernel/secret-box.ts; never the secret in the clear. */
+  secret: string;
+  created_at: string;
+  /** Null while being set up: turned on once a code from it was typed. */
+  confirmed_at: string | null;
+  /** The RFC 6238 time step of the last code accepted: a code is accepted once. */
+  last_step: ColumnType<number | null, number | null | undefined, number | null>;
+};
+
+/** A single-use recovery code (src/two-factor/recovery-codes.ts): its digest only. */
+export type RecoveryCodeRow = { id: Generated<number>; user_id: number; code_digest: string; created_at: string; used_at: string | null };
+
+/** A WebAuthn credential (src/two-factor/passkeys.service.ts). */
+export type PasskeyRow = {
+  id: Generated<number>;
+  user_id: number;
+  /** base64url, as the authenticator names it. */
+  credential_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  counter: ColumnType<number, number | undefined, number>;
+  /** JSON array of the transports the authenticator said it has. */
+  transports: string;
+  backed_up: ColumnType<number, number | undefined, number>;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+};
+
+/** A step of a sign-in in progress (src/two-factor/sign-in-steps.ts): used once, short-lived. */
+export type SignInStepRow = { id_digest: string; kind: string; user_id: number | null; challenge: string | null; created_at: string; expires_at: string };
+
+/** A key the service made for itself (src/kernel/secret-box.ts). */
+export type ServiceKeyRow = { name: string; value: string; created_at: string };
 
 /** An invitation to sign up (SIGNUP=invite), for one address; works once. */
 export type InvitationRow = {

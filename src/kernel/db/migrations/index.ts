@@ -9,6 +9,7 @@ import * as signup from './2026-12-02-01-signup.ts';
 import * as passwordResets from './2026-12-02-02-password-resets.ts';
 import * as deletedAccounts from './2026-12-02-03-deleted-accounts.ts';
 import * as sessionDetails from './2026-12-02-04-session-details.ts';
+import * as twoFactor from './2026-12-02-05-two-factor.ts';
 
 export type Migration = {
   name: string;
@@ -16,4 +17,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails, twoFactor];
