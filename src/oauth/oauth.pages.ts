@@ -28,7 +28,7 @@ export function oauthLoginPage(options: LoginPageOptions): Html {
 <input type="password" id="login-password" name="password" autocomplete="current-password" required!${failed ? html` aria-invalid="true" aria-describedby="login-error"` : ''}!${options.username ? html` autofocus` : ''}>
 !${failed ? html`<p class="error" id="login-error" role="alert">${options.error}</p>` : ''}
 <button type="submit">Log in</button>
-!${options.passkeyOptions && options.passkeyAction ? html`${passkeyButton('Sign in with a passkey', options.passkeyOptions, options.passkeyAction)}!${passkeyFields()}` : ''}
+!${options.passkeyOptions && options.passkeyAction ? html`!${passkeyButton('Sign in with a passkey', options.passkeyOptions, options.passkeyAction)}!${passkeyFields()}` : ''}
 </form>
 <p><a href="${options.forgotPasswordHref}">Forgot your password?</a></p>
 !${options.signupHref ? html`<p class="muted">No account yet? <a href="${options.signupHref}">Create an account</a>.</p>` : ''}

@@ -88,7 +88,7 @@ export function secondFactorConfirmation(view: { base: string; id: string; error
   return html`<label for="${id}">Code from your authenticator app, or a recovery code</label>
 <input type="text" id="${id}" name="code" value="" inputmode="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false"!${errors.length > 0 ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
 !${errors.length > 0 ? html`<p class="error" id="${id}-error" role="alert">${errors.join(' ')}</p>` : ''}
-!${view.passkeys ? html`${passkeyButton('Confirm with a passkey', `${view.base}/two-factor/confirm-options`, view.action)}!${passkeyFields()}` : ''}`;
+!${view.passkeys ? html`!${passkeyButton('Confirm with a passkey', `${view.base}/two-factor/confirm-options`, view.action)}!${passkeyFields()}` : ''}`;
 }
 
 export async function totpSetupPage(view: { base: string; csrfToken: string; username: string; secret: string; uri: string; error?: string }): Promise<Html> {
@@ -100,7 +100,7 @@ export async function totpSetupPage(view: { base: string; csrfToken: string; use
 <h1>Set up an authenticator app</h1>
 <p>1. Scan this code with your authenticator app.</p>
 <div class="qr" role="img" aria-label="QR code of the set-up link">!${qr}</div>
-<details><summary>Cannot scan it?</summary>
+<details open><summary>Cannot scan it?</summary>
 <p>Enter this secret in the app (time-based, 6 digits, every 30 seconds):</p>
 <p><code id="totp-secret">${grouped}</code></p>
 <p>Or open this link on the device that has the app:</p>
@@ -162,7 +162,7 @@ export function secondStepPage(view: SecondStepView): Html {
 <p class="muted">!${view.totp ? 'Lost your app? Type one of your recovery codes instead.' : 'A recovery code works too.'}</p>
 !${failed ? html`<p class="error" id="second-factor-code-error" role="alert">${view.error}</p>` : ''}
 <button type="submit">Continue</button>
-!${view.passkeys ? html` ${passkeyButton('Use a passkey', view.passkeyOptions, view.passkeyAction)}!${passkeyFields()}` : ''}
+!${view.passkeys ? html` !${passkeyButton('Use a passkey', view.passkeyOptions, view.passkeyAction)}!${passkeyFields()}` : ''}
 </form>
 <p><a href="${view.cancelHref}">Cancel</a></p>
 </main>`,
