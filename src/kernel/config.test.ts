@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       oauthRequirePkce: 'all',
       oauthAuthorizePerMinute: 60,
       signup: 'closed',
+      require2fa: false,
+      secretKey: undefined,
     });
   });
 

@@ -322,6 +322,12 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'session_ended',
         'sessions_ended',
         'signed_up',
+        'second_factor_added',
+        'second_factor_removed',
+        'recovery_codes_generated',
+        'recovery_code_used',
+        'two_factor_disabled',
+        'two_factor_reset',
       ].sort(),
     );
   });
