@@ -14,11 +14,13 @@ export function registerTransferCommands(program: Command): void {
   program
     .command('export')
     .description('write every user, email address, token digest and OAuth client to standard output as JSON Lines')
-    .addHelpText('after', '\nExample: accounts export > dump.jsonl\nThe dump holds password hashes, token digests and client secret digests: keep it as safe as the database.\nOAuth grants and tokens are not exported: users authorise applications again after a move.')
+    .addHelpText('after', '\nExample: accounts export > dump.jsonl\nThe dump holds password hashes, token digests and client secret digests: keep it as safe as the database.\nOAuth grants and tokens are not exported: users authorise applications again after a move.\nSecond factors (authenticator apps, passkeys, recovery codes) are not exported either: their owners set them up again.')
     .action(async () => {
-      const { exportDump } = await service();
-      const counts = await withDeps((deps) => exportDump(deps, writeOut));
+      const [{ exportDump }, { countAccountsWithTwoFactor }] = await Promise.all([service(), import('../two-factor/two-factor.service.ts')]);
+      const { counts, withTwoFactor } = await withDeps(async (deps) => ({ counts: await exportDump(deps, writeOut), withTwoFactor: await countAccountsWithTwoFactor(deps) }));
       say(`Exported ${counts.users} users, ${counts.emails} emails, ${counts.tokens} tokens, ${counts.clients} OAuth clients.`);
+      // Said, not silent: after an import these accounts sign in with the password alone until set up again.
+      if (withTwoFactor > 0) say(`Not exported: the second factors of ${withTwoFactor} account${withTwoFactor === 1 ? '' : 's'} with two-factor authentication on; after an import they sign in with the password alone until they set them up again.`);
     });
 
   program

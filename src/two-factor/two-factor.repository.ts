@@ -132,6 +132,21 @@ export async function deleteUserSignInSteps(db: Db, userId: number): Promise<voi
   await db.deleteFrom('sign_in_steps').where('user_id', '=', userId).execute();
 }
 
+/** How many accounts have a confirmed authenticator app or a passkey. */
+export async function countAccountsWithFactors(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('totp_authenticators').select('user_id').whereRef('totp_authenticators.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+        eb.exists(eb.selectFrom('passkeys').select('id').whereRef('passkeys.user_id', '=', 'users.id')),
+      ]),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 // ---- reads for mails ----
 
 export function findAccountAddress(db: Db, userId: number): Promise<{ email: string; username: string } | undefined> {

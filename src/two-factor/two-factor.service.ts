@@ -18,6 +18,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import { newRecoveryCodes, normalizeRecoveryCode, recoveryCodeDigest } from './recovery-codes.ts';
 import { newTotpSecret, normalizeTotpCode, stepOfCode, totpUri } from './totp.ts';
 import {
+  countAccountsWithFactors,
   countUnusedRecoveryCodes,
   deletePasskeys,
   deleteRecoveryCodes,
@@ -51,6 +52,11 @@ export async function twoFactorStatus(deps: Deps, userId: number): Promise<TwoFa
   const [totp, passkeys, recoveryCodesLeft] = await Promise.all([findTotp(deps.store.db, userId), listPasskeys(deps.store.db, userId), countUnusedRecoveryCodes(deps.store.db, userId)]);
   const totpState = !totp ? 'off' : totp.confirmed_at === null ? 'pending' : 'on';
   return { on: totpState === 'on' || passkeys.length > 0, totp: totpState, passkeys, recoveryCodesLeft };
+}
+
+/** How many accounts have two-factor on (what `accounts export` leaves out says it). */
+export function countAccountsWithTwoFactor(deps: Deps): Promise<number> {
+  return countAccountsWithFactors(deps.store.db);
 }
 
 export async function isTwoFactorOn(deps: Deps, userId: number): Promise<boolean> {

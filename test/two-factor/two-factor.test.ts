@@ -268,6 +268,17 @@ describe('turning it off', () => {
   });
 });
 
+it('`accounts export` says that it leaves second factors out, and for how many accounts', async () => {
+  await userWithTotp('exported');
+  const result = await runCliInProcess(['export'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL } });
+  expect(result.code, result.stderr).toBe(0);
+  const withFactors = Number(/the second factors of (\d+) accounts? with two-factor/.exec(result.stderr)?.[1]);
+  expect(withFactors).toBeGreaterThanOrEqual(1);
+  const types = new Set(result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { type?: string }).type ?? 'header'));
+  expect([...types].sort()).toEqual(['email', 'end', 'header', 'user']);
+  expect(result.stdout).toContain('"username":"exported"');
+});
+
 describe('how the secret is kept', () => {
   it('is sealed for its account: moved to another account’s row it no longer opens', async () => {
     const a = await t.deps.secrets.seal('JBSWY3DPEHPK3PXP', 'totp:1');
