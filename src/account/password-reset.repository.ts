@@ -37,16 +37,6 @@ export function findResetAccountByVerifiedEmail(db: Db, emailKey: string): Promi
 }
 
 /** The user's primary address, verified or not (the password-change notice goes there). */
-export async function findPrimaryAddress(db: Db, userId: number): Promise<{ email: string; username: string } | undefined> {
-  return db
-    .selectFrom('users')
-    .innerJoin('emails', 'emails.user_id', 'users.id')
-    .select(['emails.email', 'users.username'])
-    .where('users.id', '=', userId)
-    .where('emails.is_primary', '=', 1)
-    .executeTakeFirst();
-}
-
 export async function insertPasswordReset(db: Db, row: Insertable<PasswordResetRow>): Promise<void> {
   await db.insertInto('password_resets').values(row).execute();
 }

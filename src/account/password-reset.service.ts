@@ -22,12 +22,12 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import { passwordProblem } from '../auth/passwords.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { setPassword } from '../users/users.service.ts';
+import { primaryAddressOf } from '../emails/emails.service.ts';
 import type { ResetThrottle } from './password-reset-throttle.ts';
 import {
   claimPasswordReset,
   closeOpenResets,
   deleteExpiredResets,
-  findPrimaryAddress,
   findResetAccountByUsername,
   findResetAccountByVerifiedEmail,
   findResetByDigest,
@@ -186,7 +186,7 @@ export async function resetPassword(deps: MailingDeps, token: unknown, password:
  * changed by another learns of it. Sent after the change has committed.
  */
 export async function sendPasswordChangedNotice(deps: MailingDeps, userId: number, how: 'account_page' | 'reset'): Promise<void> {
-  const to = await findPrimaryAddress(deps.store.db, userId);
+  const to = await primaryAddressOf(deps, userId);
   if (!to) return;
   const { publicUrl, serviceName } = deps.config;
   deps.mailer.send({
@@ -214,7 +214,7 @@ export async function sendPasswordChangedNotice(deps: MailingDeps, userId: numbe
  * must not go unnoticed. The token itself is never in the mail. Sent after the token committed.
  */
 export async function sendTokenCreatedNotice(deps: MailingDeps, userId: number, token: { name: string; scopes: readonly string[]; expiresAt: string | null }): Promise<void> {
-  const to = await findPrimaryAddress(deps.store.db, userId);
+  const to = await primaryAddressOf(deps, userId);
   if (!to) return;
   const { publicUrl, serviceName } = deps.config;
   deps.mailer.send({

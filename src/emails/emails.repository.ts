@@ -28,3 +28,14 @@ export function deleteSecondaryEmail(db: Db, userId: number, emailKey: string): 
     .returningAll()
     .executeTakeFirst();
 }
+
+/** The account's primary address and username, for a mail to it; none once it is deleted. */
+export function findPrimaryAddress(db: Db, userId: number): Promise<{ email: string; username: string } | undefined> {
+  return db
+    .selectFrom('users')
+    .innerJoin('emails', 'emails.user_id', 'users.id')
+    .select(['emails.email', 'users.username'])
+    .where('users.id', '=', userId)
+    .where('emails.is_primary', '=', 1)
+    .executeTakeFirst();
+}

@@ -10,7 +10,7 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { AccountRef } from '../auth/principal.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
 import { parseEmail, type ParsedEmail } from '../kernel/email-address.ts';
-import { deleteSecondaryEmail, findEmailByKey, insertEmail, listEmails, type Email } from './emails.repository.ts';
+import { deleteSecondaryEmail, findEmailByKey, findPrimaryAddress, insertEmail, listEmails, type Email } from './emails.repository.ts';
 
 export const MAX_EMAILS_PER_USER = 20;
 
@@ -19,6 +19,11 @@ export type EmailRepresentation = Static<typeof EmailSchema>;
 
 export function presentEmail(row: Email): EmailRepresentation {
   return { email: row.email, verified: row.verified === 1, primary: row.is_primary === 1 };
+}
+
+/** Where a mail about the account goes: its primary address (and its username, to greet it). */
+export function primaryAddressOf(deps: Deps, userId: number): Promise<{ email: string; username: string } | undefined> {
+  return findPrimaryAddress(deps.store.db, userId);
 }
 
 export async function listUserEmails(deps: Deps, account: AccountRef): Promise<EmailRepresentation[]> {

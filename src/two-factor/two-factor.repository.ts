@@ -146,15 +146,3 @@ export async function countAccountsWithFactors(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
-
-// ---- reads for mails ----
-
-export function findAccountAddress(db: Db, userId: number): Promise<{ email: string; username: string } | undefined> {
-  return db
-    .selectFrom('users')
-    .innerJoin('emails', 'emails.user_id', 'users.id')
-    .select(['emails.email', 'users.username'])
-    .where('users.id', '=', userId)
-    .where('emails.is_primary', '=', 1)
-    .executeTakeFirst();
-}

@@ -15,6 +15,7 @@ import type { SecondFactorGate } from '../auth/sign-in.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { primaryAddressOf } from '../emails/emails.service.ts';
 import { newRecoveryCodes, normalizeRecoveryCode, recoveryCodeDigest } from './recovery-codes.ts';
 import { newTotpSecret, normalizeTotpCode, stepOfCode, totpUri } from './totp.ts';
 import {
@@ -24,7 +25,6 @@ import {
   deleteRecoveryCodes,
   deleteTotp,
   deleteUserSignInSteps,
-  findAccountAddress,
   findTotp,
   listPasskeys,
   putPendingTotp,
@@ -224,7 +224,7 @@ export function auditBase(account: AccountRef, context: AuditContext) {
 
 /** A mail to the primary address about a change of second factors, after it committed. */
 export async function notify(deps: TwoFactorDeps, userId: number, subject: string, sentence: string): Promise<void> {
-  const to = await findAccountAddress(deps.store.db, userId);
+  const to = await primaryAddressOf(deps, userId);
   if (!to) return;
   const { publicUrl, serviceName } = deps.config;
   deps.mailer.send({
