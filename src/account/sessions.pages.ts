@@ -20,15 +20,19 @@ const KIND_LABELS: Record<SignInSummary['kind'], string> = {
   oauth: 'application sign-in',
 };
 
+/** How a sign-in of the account page was made, beyond the password. */
+const FACTOR_LABELS: Record<string, string> = { totp: 'with an authenticator app', passkey: 'with a passkey', recovery_code: 'with a recovery code' };
+
 export function sessionsSection(view: { base: string; csrfToken: string; sessions: readonly SignInSummary[]; errors: readonly string[] }): Html {
   const { base, csrfToken } = view;
   const rows = view.sessions.map((s) => {
     const browser = describeUserAgent(s.userAgent);
+    const factor = s.secondFactor && FACTOR_LABELS[s.secondFactor] ? html`<span class="badge">${FACTOR_LABELS[s.secondFactor]}</span>` : '';
     const here = s.current ? html`<span class="badge">${s.kind === 'account' ? 'this session' : 'this browser'}</span>` : '';
     const action = s.current
       ? ''
       : html`<form method="post" action="${base}/sessions/end">!${csrfField(csrfToken)}<input type="hidden" name="session" value="${s.ref}"><button type="submit" class="danger" aria-label="${`Sign out: ${browser}, ${KIND_LABELS[s.kind]}`}">Sign out</button></form>`;
-    return html`<li data-session="${s.ref}"><span><strong>${browser}</strong>!${here}<span class="badge">${KIND_LABELS[s.kind]}</span><br>
+    return html`<li data-session="${s.ref}"><span><strong>${browser}</strong>!${here}<span class="badge">${KIND_LABELS[s.kind]}</span>!${factor}<br>
 <span class="muted">${s.ip ?? 'address unknown'} · started !${moment(s.startedAt)} · last seen !${moment(s.lastSeenAt)}</span>!${s.userAgent ? html`<br><span class="muted user-agent">${s.userAgent}</span>` : ''}</span>
 <span class="actions">!${action}</span></li>
 `;

@@ -43,10 +43,10 @@ export async function deleteExpiredSessions(db: Db, now: string, idleCutoff: str
 }
 
 /** The user's sessions as the settings page lists them, newest first. */
-export function listUserSessions(db: Db, userId: number): Promise<Pick<Session, 'id' | 'created_at' | 'last_seen_at' | 'expires_at' | 'user_agent' | 'ip'>[]> {
+export function listUserSessions(db: Db, userId: number): Promise<Pick<Session, 'id' | 'created_at' | 'last_seen_at' | 'expires_at' | 'user_agent' | 'ip' | 'second_factor'>[]> {
   return db
     .selectFrom('sessions')
-    .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent', 'ip'])
+    .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent', 'ip', 'second_factor'])
     .where('user_id', '=', userId)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -23,6 +23,8 @@ export type SignInSummary = {
   lastSeenAt: string | null;
   /** This browser's: the account page's session it is using, or its login at the authorization server. */
   current: boolean;
+  /** The second factor given at this sign-in of the account page ('totp', 'passkey', 'recovery_code'); null: none, or not known. */
+  secondFactor?: string | null;
 };
 
 /** Who asks: the account page's session in use and the browser's cookies (for its OAuth login session). */
@@ -36,7 +38,7 @@ export async function listSignIns(deps: Deps, userId: number, current: CurrentBr
   const account: SignInSummary[] = sessions
     // Past a timeout the session is over, even if no request has deleted it yet.
     .filter((s) => Date.parse(s.expires_at) > nowMs && Date.parse(s.last_seen_at) + idleMs > nowMs)
-    .map((s) => ({ ref: `account-${s.id}`, kind: 'account', userAgent: s.user_agent, ip: s.ip, startedAt: s.created_at, lastSeenAt: s.last_seen_at, current: s.id === current.sessionId }));
+    .map((s) => ({ ref: `account-${s.id}`, kind: 'account', userAgent: s.user_agent, ip: s.ip, startedAt: s.created_at, lastSeenAt: s.last_seen_at, current: s.id === current.sessionId, secondFactor: s.second_factor }));
   const oauth: SignInSummary[] = logins.map((l) => ({ ref: `oauth-${l.uid}`, kind: 'oauth', userAgent: l.userAgent, ip: l.ip, startedAt: l.startedAt, lastSeenAt: l.lastSeenAt, current: l.current }));
   return [...account, ...oauth];
 }

@@ -122,6 +122,7 @@ describe('an authenticator app', () => {
     expect((await browser.get('/account/')).statusCode).toBe(200);
     const session = await t.store.db.selectFrom('sessions').select('second_factor').where('user_id', '=', user.id).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(session.second_factor).toBe('totp');
+    expect((await browser.get('/account/')).body).toContain('<span class="badge">with an authenticator app</span>');
 
     // The same code again, from another browser within its window: refused (RFC 6238 §5.2).
     const replay = browserFor(t.app);
