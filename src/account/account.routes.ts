@@ -39,8 +39,8 @@ const LOGIN_CSRF_COOKIE = 'account_login_csrf';
 // How long a login form stays good: its CSRF pair carries the time it was made.
 const LOGIN_FORM_SECONDS = 60 * 60;
 const NEW_TOKEN_COOKIE = 'account_new_token';
-/** What a session may reach before it has set up a second factor, when REQUIRE_2FA is on. */
-const ENROLMENT_PATHS = /^\/(|two-factor\/.*|logout)$/;
+/** What a session may reach before it has set up a second factor, when REQUIRE_2FA is on (route patterns). */
+const ENROLMENT_ROUTES = /^\/account\/(|two-factor\/.*|logout)$/;
 
 /** A session of the account page, with the CSRF token of its forms. */
 type PageSession = ActiveSession & { csrfToken: string };
@@ -126,7 +126,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     request.accountSession = { ...session, csrfToken: csrf.tokenFor('account-session', sessionId) };
     // REQUIRE_2FA: until the account has a second factor, its session may only set one up (the
     // settings page shows nothing else) or log out.
-    if (deps.config.require2fa && !ENROLMENT_PATHS.test(request.url.split('?')[0]!.slice(basePath.length)) && !(await twoFactorStatus(deps, session.userId)).on) {
+    if (deps.config.require2fa && !ENROLMENT_ROUTES.test(request.routeOptions.url ?? '') && !(await twoFactorStatus(deps, session.userId)).on) {
       if (request.method === 'GET' || request.method === 'HEAD') return seeOther(reply, `${basePath}/`);
       return send(reply, 403, messagePage('Set up two-factor authentication first', 'This service requires a second factor: set up an authenticator app or a passkey on your account page first.', { href: `${basePath}/`, label: 'Back to your account' }));
     }
