@@ -7,7 +7,7 @@
 const KERNEL = '^src/kernel/';
 const AUTH = '^src/auth/';
 const GLUE = '^src/(web|http|ops)/';
-const FEATURES = '^src/(users|emails|tokens|audit|mail|oauth|account|signup|two-factor|transfer|openapi)/';
+const FEATURES = '^src/(users|emails|tokens|audit|mail|oauth|account|signup|two-factor|registry|transfer|openapi)/';
 const APP = '^src/([^/]+\\.ts|cli/)';
 
 module.exports = {

@@ -39,6 +39,8 @@ import { createAuthorizeThrottle } from './oauth/authorize-throttle.ts';
 import { endOtherSessions } from './account/sessions.service.ts';
 import { loadProviderSecrets } from './oauth/keys.ts';
 import { registerOAuthRoutes } from './oauth/oauth.routes.ts';
+import { registerRegistryRoutes } from './registry/registry.routes.ts';
+import { createRegistryTokens } from './registry/registry-token.service.ts';
 import { registerInteractionRoutes } from './oauth/interaction.routes.ts';
 import { UserSchema } from './users/users.schema.ts';
 import { OAUTH_PATHS } from './oauth/paths.ts';
@@ -240,6 +242,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   provider.on('revocation.error', countError('revocation'));
   provider.on('userinfo.error', countError('userinfo'));
   await registerOAuthRoutes(app, deps, provider);
+  // The Docker Registry token endpoint, when REGISTRY_SERVICES names a registry.
+  registerRegistryRoutes(app, deps, { signIn, tokens: createRegistryTokens(deps) });
   registerInteractionRoutes(app, { ...deps, mailer }, provider, signIn, providerSecrets.cookieKeys[0]!);
 
   registerHealthRoutes(app, store, lifecycle, config.metricsPort === undefined ? metrics : undefined);

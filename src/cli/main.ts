@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../kernel/config.ts';
 import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
+import { registerRegistryCommands } from './registry.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { registerUserDeleteCommand } from './delete.commands.ts';
 import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerGrantCommands(program);
   registerInviteCommands(program);
+  registerRegistryCommands(program);
   return program;
 }
 

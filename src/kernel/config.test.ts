@@ -35,6 +35,10 @@ describe('loadConfig', () => {
       signup: 'closed',
       require2fa: false,
       secretKey: undefined,
+      registryServices: [],
+      registryIssuer: 'http://localhost:8080',
+      registryTokenSeconds: 300,
+      registryPull: 'users',
     });
   });
 

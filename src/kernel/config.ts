@@ -74,7 +74,18 @@ export type Config = Readonly<{
    * Unset: a key the service makes and keeps in its database.
    */
   secretKey: Buffer | undefined;
+  /** REGISTRY_SERVICES: the `service` names the registry token endpoint serves; empty: the endpoint is off (404). */
+  registryServices: readonly string[];
+  /** REGISTRY_ISSUER: the tokens' `iss`, which the registry's `issuer` must equal. */
+  registryIssuer: string;
+  /** REGISTRY_TOKEN_SECONDS: how long a registry token lasts. */
+  registryTokenSeconds: number;
+  /** REGISTRY_PULL: who may pull from a namespace that is not theirs. */
+  registryPull: RegistryPull;
 }>;
+
+export const REGISTRY_PULL_MODES = ['anyone', 'users', 'owner'] as const;
+export type RegistryPull = (typeof REGISTRY_PULL_MODES)[number];
 
 export const SIGNUP_MODES = ['closed', 'open', 'invite'] as const;
 export type SignupMode = (typeof SIGNUP_MODES)[number];
@@ -114,6 +125,8 @@ export const DEFAULTS = {
   oauthAuthorizePerMinute: 60,
   signup: 'closed' as SignupMode,
   require2fa: false,
+  registryTokenSeconds: 300,
+  registryPull: 'users' as RegistryPull,
 };
 
 type Env = Record<string, string | undefined>;
@@ -198,6 +211,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['true', 'false'].includes(require2faRaw)) problems.push(`REQUIRE_2FA: must be true or false (got "${require2faRaw}")`);
   const require2fa = require2faRaw === 'true';
   const secretKey = parseSecretKey(value('SECRET_KEY'), problems);
+  const registryServices = (value('REGISTRY_SERVICES') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const service of registryServices) {
+    // It is compared with the registry's `service` and goes into the tokens' `aud`: printable, no spaces.
+    if (!/^[\x21-\x7e]{1,255}$/.test(service)) problems.push(`REGISTRY_SERVICES: a service name is printable ASCII without spaces (got "${service}")`);
+  }
+  const registryIssuer = value('REGISTRY_ISSUER') ?? publicUrl;
+  const registryTokenSeconds = parseInteger(value('REGISTRY_TOKEN_SECONDS'), DEFAULTS.registryTokenSeconds, 60, 24 * 3600, 'REGISTRY_TOKEN_SECONDS', problems);
+  const registryPullRaw = (value('REGISTRY_PULL') ?? DEFAULTS.registryPull).toLowerCase();
+  const registryPull = (REGISTRY_PULL_MODES as readonly string[]).includes(registryPullRaw) ? (registryPullRaw as RegistryPull) : DEFAULTS.registryPull;
+  if (registryPull !== registryPullRaw) problems.push(`REGISTRY_PULL: must be anyone, users or owner (got "${registryPullRaw}")`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -232,6 +255,10 @@ export function loadConfig(env: Env = process.env): Config {
     signup,
     require2fa,
     secretKey,
+    registryServices,
+    registryIssuer,
+    registryTokenSeconds,
+    registryPull,
   });
 }
 

@@ -29,6 +29,7 @@ const OWNERS: Record<string, readonly string[]> = {
   passkeys: ['two-factor'],
   sign_in_steps: ['two-factor'],
   service_keys: ['kernel'],
+  registry_keys: ['registry'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

@@ -182,7 +182,11 @@ export type Tables = {
   passkeys: PasskeyRow;
   sign_in_steps: SignInStepRow;
   service_keys: ServiceKeyRow;
+  registry_keys: RegistryKeyRow;
 };
+
+/** A signing key of the registry token server (src/registry/keys.ts). */
+export type RegistryKeyRow = { id: Generated<number>; private_key: string; certificate: string; created_at: string };
 
 /** An authenticator app (src/two-factor/totp.ts): one per account. */
 export type TotpAuthenticatorRow = {

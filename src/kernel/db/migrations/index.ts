@@ -10,6 +10,7 @@ import * as passwordResets from './2026-12-02-02-password-resets.ts';
 import * as deletedAccounts from './2026-12-02-03-deleted-accounts.ts';
 import * as sessionDetails from './2026-12-02-04-session-details.ts';
 import * as twoFactor from './2026-12-02-05-two-factor.ts';
+import * as registry from './2026-12-02-06-registry.ts';
 
 export type Migration = {
   name: string;
@@ -17,4 +18,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails, twoFactor];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails, twoFactor, registry];

@@ -1,0 +1,144 @@
+// `docker login`'s world with real parts: Debian's Distribution registry (docker-registry 2.8)
+// configured for token authentication against this service (realm, service, issuer, and the
+// certificate `accounts registry certificate` prints), and skopeo as the client. A tiny OCI image
+// is made here (tar, gzip, SHA-256; no network). Runs on both stores.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, makeTempDir, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
+import { freePort } from '../support/processes.ts';
+import { scaled } from '../support/time.ts';
+
+const run = promisify(execFile);
+const SERVICE = 'registry.test';
+let t: TestApp;
+let registry: ChildProcess;
+let registryLog = '';
+let registryHost: string;
+let image: string;
+let origin: string;
+
+/** A one-layer OCI image layout in `dir`, tagged `1`. */
+function makeImage(dir: string): void {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (bytes: Buffer) => {
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(blobs, digest), bytes);
+    return { digest: `sha256:${digest}`, size: bytes.length };
+  };
+  const content = makeTempDir('accounts-layer-');
+  writeFileSync(join(content, 'hello.txt'), 'hello from the accounts tests\n');
+  const tar = execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '-C', content, '-cf', '-', 'hello.txt']);
+  const layer = execFileSync('gzip', ['-n'], { input: tar });
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const layerBlob = put(layer);
+  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } })));
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layerBlob }],
+      }),
+    ),
+  );
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': '1' } }] }));
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  t = await buildTestApp({ env: { PUBLIC_URL: origin, REGISTRY_SERVICES: SERVICE } });
+  await t.app.listen({ host: '127.0.0.1', port });
+
+  const dir = makeTempDir('accounts-registry-');
+  const certificate = await runCliInProcess(['registry', 'certificate'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: origin } });
+  expect(certificate.code, certificate.stderr).toBe(0);
+  expect(certificate.stdout).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+  writeFileSync(join(dir, 'accounts.pem'), certificate.stdout);
+  const registryPort = await freePort();
+  registryHost = `127.0.0.1:${registryPort}`;
+  // The configuration of docs/how-to/registry.md, with this test's addresses.
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: {level: info}',
+      `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
+      `http: {addr: ${registryHost}}`,
+      'auth:',
+      '  token:',
+      `    realm: ${origin}/registry/token`,
+      `    service: ${SERVICE}`,
+      `    issuer: ${origin}`,
+      `    rootcertbundle: ${join(dir, 'accounts.pem')}`,
+      '',
+    ].join('\n'),
+  );
+  registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  registry.stdout!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
+  registry.stderr!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
+  const deadline = Date.now() + scaled(15_000);
+  for (;;) {
+    const answer = await fetch(`http://${registryHost}/v2/`).catch(() => undefined);
+    if (answer?.status === 401) break;
+    if (Date.now() > deadline) throw new Error(`the registry did not start:\n${registryLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  image = join(dir, 'image');
+  makeImage(image);
+}, scaled(60_000));
+
+afterAll(async () => {
+  registry?.kill('SIGTERM');
+  await t?.close();
+});
+
+/** skopeo, as a registry client would run it; its exit status and what it said. */
+async function skopeo(args: string[]): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run('skopeo', ['--insecure-policy', ...args], { timeout: scaled(60_000) });
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+const push = (repository: string, creds: string) => skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${image}:1`, `docker://${registryHost}/${repository}`]);
+const inspect = (repository: string, creds?: string) => skopeo(['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : ['--no-creds']), `docker://${registryHost}/${repository}`]);
+
+describe('a real registry trusting this service', () => {
+  it('takes a push into the user’s own namespace with the password, refuses one into another’s, lets another user pull (REGISTRY_PULL=users) and not anonymous', async () => {
+    const alice = await makeUser(t.deps, { username: 'alice' });
+    const bob = await makeUser(t.deps, { username: 'bobby' });
+    const pushed = await push('alice/hello:1', `alice:${alice.password}`);
+    expect(pushed.ok, `${pushed.output}\n${registryLog.slice(-2000)}`).toBe(true);
+    expect((await inspect('alice/hello:1', `alice:${alice.password}`)).output).toContain('"Digest"');
+    const intoAlices = await push('alice/other:1', `bobby:${bob.password}`);
+    expect(intoAlices.ok).toBe(false);
+    expect(intoAlices.output).toMatch(/denied|unauthorized|authentication required/i);
+    const pulled = await inspect('alice/hello:1', `bobby:${bob.password}`);
+    expect(pulled.ok, pulled.output).toBe(true);
+    expect((await inspect('alice/hello:1')).ok).toBe(false);
+    expect((await push('alice/hello:2', 'alice:not the password')).ok).toBe(false);
+  }, scaled(120_000));
+
+  it('a personal access token without registry scopes grants nothing there; a deactivated account is refused at its next token request', async () => {
+    const carol = await makeUser(t.deps, { username: 'carol' });
+    const token = await makeToken(t.deps, 'carol', ['profile_read', 'profile_write', 'email_read', 'email_write']);
+    expect((await push('carol/hello:1', `carol:${token}`)).ok).toBe(false);
+    expect((await push('carol/hello:1', `carol:${carol.password}`)).ok).toBe(true);
+    const off = await runCliInProcess(['user', 'deactivate', 'carol'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: origin } });
+    expect(off.code, off.stderr).toBe(0);
+    // Within the credential cache's 3 seconds at most, without Redis.
+    await new Promise((r) => setTimeout(r, 3_100));
+    expect((await inspect('carol/hello:1', `carol:${carol.password}`)).ok).toBe(false);
+  }, scaled(120_000));
+});
