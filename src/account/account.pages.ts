@@ -7,7 +7,7 @@ import { csrfField, layout } from '../web/layout.ts';
 import type { EmailRepresentation } from '../emails/emails.service.ts';
 import type { TokenSummary } from '../tokens/tokens.service.ts';
 import type { GrantSummary } from '../oauth/grants.service.ts';
-import { SCOPES } from '../auth/scopes.ts';
+import { SCOPES, REGISTRY_SCOPES, TOKEN_SCOPES } from '../auth/scopes.ts';
 import type { UserRepresentation } from '../users/users.service.ts';
 import { sessionsSection } from './sessions.pages.ts';
 import type { SignInSummary } from './sign-ins.service.ts';
@@ -186,7 +186,7 @@ export function settingsPage(view: SettingsView): Html {
 <span class="actions">!${t.status === 'active' ? html`<form method="post" action="${base}/tokens/revoke">!${csrfField(csrfToken)}<input type="hidden" name="token_id" value="${t.id}"><button type="submit" class="danger" aria-label="${`Revoke token ${t.name}`}">Revoke</button></form>` : ''}</span></li>
 `,
   );
-  const chosenScopes = state?.form === 'token_create' ? SCOPES.filter((s) => state.values?.[`scope_${s}`] !== undefined) : [];
+  const chosenScopes = state?.form === 'token_create' ? TOKEN_SCOPES.filter((s) => state.values?.[`scope_${s}`] !== undefined) : [];
   const expiry = value('token_create', 'expires_in', 'never');
   const scopeErrors = errorsFor(state, 'token_create', 'scopes');
   const tokens = html`<section aria-labelledby="tokens-h">
@@ -204,6 +204,10 @@ export function settingsPage(view: SettingsView): Html {
 <fieldset!${scopeErrors.length > 0 ? html` aria-describedby="token_create-scopes-error"` : ''}><legend>Scopes</legend>
 !${SCOPES.map((s) => html`<label><input type="checkbox" name="scope_${s}" value="1"!${chosenScopes.includes(s) ? html` checked` : ''}> ${s}</label>
 `)}</fieldset>
+<fieldset aria-describedby="token_create-registry-hint"><legend>Registry</legend>
+!${REGISTRY_SCOPES.map((s) => html`<label><input type="checkbox" name="scope_${s}" value="1"!${chosenScopes.includes(s) ? html` checked` : ''}> ${s}</label>
+`)}</fieldset>
+<p class="muted" id="token_create-registry-hint">For <code>docker login</code> in your own namespace: repo_read pulls, repo_write pulls and pushes, repo_delete also deletes.</p>
 !${errorList('token_create-scopes-error', scopeErrors)}
 <label for="token_create-expires_in">Expires</label>
 <select id="token_create-expires_in" name="expires_in">

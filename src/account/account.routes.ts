@@ -20,7 +20,7 @@ import { addEmail, deleteEmail, listUserEmails } from '../emails/emails.service.
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from '../emails/verification.service.ts';
 import { createToken, listTokens, revokeToken } from '../tokens/tokens.service.ts';
 import { listGrants, revokeGrant } from '../oauth/grants.service.ts';
-import { SCOPES } from '../auth/scopes.ts';
+import { TOKEN_SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { resendSignupVerification } from '../signup/signup.service.ts';
@@ -276,7 +276,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   app.post('/account/tokens/create', guarded, async (request, reply) => {
     const form = formOf(request);
-    const scopes = SCOPES.filter((s) => form[`scope_${s}`] !== undefined);
+    const scopes = TOKEN_SCOPES.filter((s) => form[`scope_${s}`] !== undefined);
     const expiry = EXPIRY_CHOICES[form.expires_in ?? 'never'];
     const values = { ...form };
     delete values.csrf_token;

@@ -1,5 +1,5 @@
 // Who is calling, once the sign-in core has checked the credentials.
-import type { Scope } from './scopes.ts';
+import type { TokenScope } from './scopes.ts';
 
 /** An account's immutable identity: what routes and services are given for the path user. */
 export type AccountRef = { id: number; username: string };
@@ -7,7 +7,8 @@ export type AccountRef = { id: number; username: string };
 export type Principal = {
   userId: number;
   username: string;
-  scopes: ReadonlySet<Scope>;
+  /** The API's scopes it carries (a password: all four); a personal access token's registry scopes too. */
+  scopes: ReadonlySet<TokenScope>;
   method: 'password' | 'token';
   /** Answered from the cache of verified credentials, without checking the password again. */
   cached?: boolean;

@@ -25,7 +25,7 @@ export function parseScope(raw: string): RequestedScope | undefined {
   if (type === 'registry') return name === 'catalog' && actions.includes('*') ? { type, name, actions: ['*'] } : undefined;
   if (type !== 'repository' || name.length > 255 || !REPOSITORY_NAME.test(name)) return undefined;
   const known = actions.flatMap((a) => (a === '*' ? [...REPOSITORY_ACTIONS] : (REPOSITORY_ACTIONS as readonly string[]).includes(a) ? [a] : []));
-  return { type, name, actions: [...new Set(known)] };
+  return known.length > 0 ? { type, name, actions: [...new Set(known)] } : undefined;
 }
 
 /** Every `scope` of the query string (zero, one or several; the POST form's is space-separated). */

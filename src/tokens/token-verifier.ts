@@ -5,7 +5,7 @@ import { sha256Hex } from '../kernel/crypto.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { AuthCache, CachedToken } from '../auth/auth-cache.ts';
 import type { Principal, TokenVerifier } from '../auth/principal.ts';
-import { isScope } from '../auth/scopes.ts';
+import { isTokenScope } from '../auth/scopes.ts';
 import { isWellFormedToken } from '../auth/token-format.ts';
 import { findTokenByDigest, touchTokenLastUsed } from './tokens.repository.ts';
 
@@ -13,7 +13,7 @@ import { findTokenByDigest, touchTokenLastUsed } from './tokens.repository.ts';
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 function principalOf(token: CachedToken): Principal {
-  const scopes = new Set(token.scopes.split(' ').filter(isScope));
+  const scopes = new Set(token.scopes.split(' ').filter(isTokenScope));
   return { userId: token.user_id, username: token.username, scopes, method: 'token' };
 }
 

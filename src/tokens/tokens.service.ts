@@ -7,7 +7,7 @@ import { recordAuditEvent } from '../audit/audit.service.ts';
 import { formatDate } from '../kernel/clock.ts';
 import { requireUser } from '../users/users.service.ts';
 import { CONTROL_CHARACTERS } from '../kernel/text.ts';
-import type { Scope } from '../auth/scopes.ts';
+import type { TokenScope } from '../auth/scopes.ts';
 import { generateToken, isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { findTokenByDigest, findTokenById, insertToken, listTokens as listTokenRows, markTokenRevoked, type AccessToken, type TokenWithOwner } from './tokens.repository.ts';
 
@@ -47,7 +47,7 @@ function summarise(row: AccessToken, username: string, nowIso: string): TokenSum
   };
 }
 
-export type NewToken = { username: string; scopes: readonly Scope[]; name?: string; expiresInMs?: number };
+export type NewToken = { username: string; scopes: readonly TokenScope[]; name?: string; expiresInMs?: number };
 
 export async function createToken(deps: Deps, input: NewToken, context: AuditContext = ADMIN_CONTEXT): Promise<{ token: string; summary: TokenSummary }> {
   const user = await requireUser(deps, input.username);

@@ -130,6 +130,20 @@ describe('a real registry trusting this service', () => {
     expect((await push('alice/hello:2', 'alice:not the password')).ok).toBe(false);
   }, scaled(120_000));
 
+  it('a repo_write token pushes into its owner’s namespace; a repo_read token pulls but cannot push; a revoked token is refused', async () => {
+    await makeUser(t.deps, { username: 'dave' });
+    const writer = await makeToken(t.deps, 'dave', ['repo_write']);
+    const reader = await makeToken(t.deps, 'dave', ['repo_read']);
+    const pushed = await push('dave/app:1', `dave:${writer}`);
+    expect(pushed.ok, pushed.output).toBe(true);
+    expect((await inspect('dave/app:1', `dave:${reader}`)).ok).toBe(true);
+    expect((await push('dave/app:2', `dave:${reader}`)).ok).toBe(false);
+    const revoked = await runCliInProcess(['token', 'revoke', writer], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: origin } });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 3_100));
+    expect((await push('dave/app:3', `dave:${writer}`)).ok).toBe(false);
+  }, scaled(120_000));
+
   it('a personal access token without registry scopes grants nothing there; a deactivated account is refused at its next token request', async () => {
     const carol = await makeUser(t.deps, { username: 'carol' });
     const token = await makeToken(t.deps, 'carol', ['profile_read', 'profile_write', 'email_read', 'email_write']);

@@ -15,7 +15,7 @@ import { createDeps } from '../../src/wiring.ts';
 import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
-import type { Scope } from '../../src/auth/scopes.ts';
+import type { TokenScope } from '../../src/auth/scopes.ts';
 import { createToken } from '../../src/tokens/tokens.service.ts';
 import { createUser, type UserRepresentation } from '../../src/users/users.service.ts';
 
@@ -122,7 +122,7 @@ export async function makeUser(
   return { ...user, password: password ?? '' };
 }
 
-export async function makeToken(deps: Deps, username: string, scopes: readonly Scope[], options: { expiresInMs?: number } = {}): Promise<string> {
+export async function makeToken(deps: Deps, username: string, scopes: readonly TokenScope[], options: { expiresInMs?: number } = {}): Promise<string> {
   return (await createToken(deps, { username, scopes, name: 'test', ...options })).token;
 }
 
