@@ -1,4 +1,4 @@
-// Registry tokens (Distribution's docs/spec/auth/jwt.md): a JWT signed ES256 with the service's
+// Registry tokens (Distribution's token specification, spec/auth/jwt.md in its repository): a JWT signed ES256 with the service's
 // registry key, whose certificate travels in the `x5c` header (Distribution 2.8 trusts a token by
 // it, chained to its rootcertbundle). Claims: iss (REGISTRY_ISSUER), sub (the username; "" when
 // anonymous), aud (the service, a string: 2.8 refuses an array), exp, nbf, iat, jti, access.

@@ -1,4 +1,4 @@
-// GET /registry/token: the Docker Registry token endpoint (Distribution's docs/spec/auth/token.md).
+// GET /registry/token: the Docker Registry token endpoint (Distribution's token specification, spec/auth/token.md in its repository).
 // A registry configured for token authentication sends clients here (`realm`); they come back
 // with `service`, zero or more `scope`, and HTTP Basic — a password or a personal access token,
 // checked by the same sign-in core as the API (brute-force limits, two-factor's rule: with

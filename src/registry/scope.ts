@@ -1,4 +1,4 @@
-// The `scope` parameter of a registry token request (Distribution's docs/spec/auth/scope.md):
+// The `scope` parameter of a registry token request (Distribution's spec/auth/scope.md, in its repository):
 // `type:name:actions`, e.g. `repository:alice/hello:pull,push` or `registry:catalog:*`. A name may
 // hold a registry host with a port (`localhost:5000/alice/app`), so the type ends at the first
 // colon and the actions begin after the last. Anything that does not parse is left out: a scope
