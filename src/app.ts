@@ -243,7 +243,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   provider.on('userinfo.error', countError('userinfo'));
   await registerOAuthRoutes(app, deps, provider);
   // The Docker Registry token endpoint, when REGISTRY_SERVICES names a registry.
-  registerRegistryRoutes(app, deps, { signIn, tokens: createRegistryTokens(deps) });
+  registerRegistryRoutes(app, deps, { signIn, tokens: createRegistryTokens(deps), requests: metrics.registryTokens });
   registerInteractionRoutes(app, { ...deps, mailer }, provider, signIn, providerSecrets.cookieKeys[0]!);
 
   registerHealthRoutes(app, store, lifecycle, config.metricsPort === undefined ? metrics : undefined);

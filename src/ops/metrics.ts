@@ -13,6 +13,7 @@ export type Metrics = {
   mailSendFailures: Counter;
   oauthTokens: Counter<'grant_type'>;
   oauthErrors: Counter<'endpoint' | 'error'>;
+  registryTokens: Counter<'service' | 'outcome'>;
 };
 
 export function createMetrics(store: Store): Metrics {
@@ -59,6 +60,12 @@ export function createMetrics(store: Store): Metrics {
     labelNames: ['endpoint', 'error'] as const,
     registers: [registry],
   });
+  const registryTokens = new Counter({
+    name: 'accounts_registry_token_requests_total',
+    help: 'Registry token requests, by service (one of REGISTRY_SERVICES) and outcome: granted, nothing_granted, refused.',
+    labelNames: ['service', 'outcome'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'accounts_db_pool_connections',
     help: 'Database connections, by state: in_use, idle, and requests waiting for one.',
@@ -71,5 +78,5 @@ export function createMetrics(store: Store): Metrics {
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
-  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures, oauthTokens, oauthErrors };
+  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures, oauthTokens, oauthErrors, registryTokens };
 }

@@ -6,6 +6,7 @@
 // is a token granting the part of each scope the caller has; asking for more is not an error.
 // Only registered when REGISTRY_SERVICES names at least one service.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { unauthenticated, type SignIn } from '../auth/sign-in.ts';
@@ -19,7 +20,7 @@ function queryValues(request: FastifyRequest, name: string): string[] {
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
 }
 
-export function registerRegistryRoutes(app: FastifyInstance, deps: Deps, options: { signIn: SignIn; tokens: RegistryTokens }): void {
+export function registerRegistryRoutes(app: FastifyInstance, deps: Deps, options: { signIn: SignIn; tokens: RegistryTokens; requests: Counter<'service' | 'outcome'> }): void {
   const services = new Set(deps.config.registryServices);
   if (services.size === 0) return;
 
@@ -32,9 +33,16 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: Deps, options
     const header = request.headers.authorization;
     // Anonymous with nothing to ask for is a login attempt without credentials: refused, so that
     // an anonymous `docker login` fails (as Harbor's does) instead of "succeeding" with nothing.
-    if (header === undefined && queryValues(request, 'scope').length === 0) throw unauthenticated('missing');
-    const principal = header === undefined ? undefined : await options.signIn.authorization(header, request.ip);
+    if (header === undefined && queryValues(request, 'scope').length === 0) {
+      options.requests.inc({ service, outcome: 'refused' });
+      throw unauthenticated('missing');
+    }
+    const principal = header === undefined ? undefined : await options.signIn.authorization(header, request.ip).catch((error: unknown) => {
+      options.requests.inc({ service, outcome: 'refused' });
+      throw error;
+    });
     const access = grantedAccess(principal, requested, deps.config.registryPull);
+    options.requests.inc({ service, outcome: access.length > 0 ? 'granted' : 'nothing_granted' });
     const token = await options.tokens.issue({ service, subject: principal?.username ?? '', access });
     return reply.header('cache-control', 'no-store').send(token);
   });

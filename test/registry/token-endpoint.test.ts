@@ -77,6 +77,9 @@ describe('GET /registry/token', () => {
     expect(decode(anonymous.json().token).claims).toMatchObject({ sub: '', access: [] });
     await makeUser(t.deps, { username: 'wrongpw' });
     expect((await tokenRequest(`service=${SERVICE}&scope=repository:wrongpw/a:pull`, basic('wrongpw', 'not the password at all'))).statusCode).toBe(401);
+    const metrics = (await t.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(new RegExp(`accounts_registry_token_requests_total\\{service="${SERVICE}",outcome="refused"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`accounts_registry_token_requests_total\\{service="${SERVICE}",outcome="nothing_granted"\\} [1-9]`));
   });
 
   it('a token grants what its registry scopes allow: repo_read pulls, an API-only token nothing', async () => {
