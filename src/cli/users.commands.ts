@@ -69,6 +69,20 @@ export function registerUserCommands(program: Command): void {
     });
 
   user
+    .command('set-admin')
+    .description("let a user list the Docker registry's catalog (registry:catalog:*), or with --off no longer")
+    .argument('<username>')
+    .option('--off', 'take it back')
+    .action(async (username: string, options: { off?: boolean }) => {
+      const [{ requireUser }, { setRegistryAdmin }] = await Promise.all([service(), import('../registry/admins.ts')]);
+      const { changed, name } = await withDeps(async (deps) => {
+        const found = await requireUser(deps, username);
+        return { changed: await setRegistryAdmin(deps, { id: found.id, username: found.username }, !options.off), name: found.username };
+      });
+      say(options.off ? (changed ? `${name} may no longer list the registry's catalog.` : `${name} could not list it anyway.`) : changed ? `${name} may now list the registry's catalog.` : `${name} could already list it.`);
+    });
+
+  user
     .command('deactivate')
     .description('deactivate a user: no password or token of theirs works until activated again')
     .argument('<username>')

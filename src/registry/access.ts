@@ -2,7 +2,8 @@
 // - in their own namespace (`USERNAME/…`) a user may pull, push and delete;
 // - elsewhere, pull follows REGISTRY_PULL: `anyone` (anonymous callers too), `users` (any signed-in
 //   user, the default) or `owner` (nobody else);
-// - the catalog (`registry:catalog:*`) is granted to nobody yet.
+// - the catalog (`registry:catalog:*`) only to the accounts an operator marked with
+//   `accounts user set-admin` (with the password, or a token with repo_read or more).
 // A password signs in with every right the user has; a personal access token only with its
 // registry scopes (repo_read: pull; repo_write: pull, push; repo_delete: pull, push, delete); the
 // account scopes grant nothing here.
@@ -23,10 +24,10 @@ function tokenCeiling(principal: Principal): Set<RepositoryAction> {
 }
 
 /** The part of each requested scope the caller has (the intersection); scopes with nothing granted are left out. */
-export function grantedAccess(principal: Principal | undefined, requested: readonly RequestedScope[], pull: RegistryPull): Grant[] {
+export function grantedAccess(principal: Principal | undefined, requested: readonly RequestedScope[], pull: RegistryPull, isAdmin = false): Grant[] {
   const ceiling = principal ? tokenCeiling(principal) : new Set<RepositoryAction>();
   return requested.flatMap((scope) => {
-    if (scope.type === 'registry') return [];
+    if (scope.type === 'registry') return isAdmin && ceiling.has('pull') ? [{ type: 'registry', name: 'catalog', actions: ['*'] }] : [];
     const path = scope.name.includes('/') && /[.:]|^localhost$/.test(scope.name.split('/')[0]!) ? scope.name.split('/').slice(1) : scope.name.split('/');
     const own = principal !== undefined && path.length > 1 && path[0] === principal.username;
     const allowed = scope.actions.filter((action) => {

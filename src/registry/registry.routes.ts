@@ -11,6 +11,7 @@ import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { unauthenticated, type SignIn } from '../auth/sign-in.ts';
 import { grantedAccess } from './access.ts';
+import { isRegistryAdmin } from './admins.ts';
 import { parseScopes } from './scope.ts';
 import type { RegistryTokens } from './registry-token.service.ts';
 
@@ -41,7 +42,9 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: Deps, options
       options.requests.inc({ service, outcome: 'refused' });
       throw error;
     });
-    const access = grantedAccess(principal, requested, deps.config.registryPull);
+    // One lookup, only for a caller who asks for the catalog.
+    const isAdmin = principal !== undefined && requested.some((scope) => scope.type === 'registry') && (await isRegistryAdmin(deps, principal.userId));
+    const access = grantedAccess(principal, requested, deps.config.registryPull, isAdmin);
     options.requests.inc({ service, outcome: access.length > 0 ? 'granted' : 'nothing_granted' });
     const token = await options.tokens.issue({ service, subject: principal?.username ?? '', access });
     return reply.header('cache-control', 'no-store').send(token);

@@ -30,6 +30,7 @@ const OWNERS: Record<string, readonly string[]> = {
   sign_in_steps: ['two-factor'],
   service_keys: ['kernel'],
   registry_keys: ['registry'],
+  registry_admins: ['registry'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USE_A_TOKEN_DETAIL } from '../../src/auth/sign-in.ts';
 import { createRegistryTokens } from '../../src/registry/registry-token.service.ts';
 import { basic, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 
 const SERVICE = 'registry.example';
 let t: TestApp;
@@ -89,6 +90,20 @@ describe('GET /registry/token', () => {
     const scope = 'scope=repository:scoped/app:pull,push,delete';
     expect(decode((await tokenRequest(`service=${SERVICE}&${scope}`, basic('scoped', reader))).json().token).claims.access).toEqual([{ type: 'repository', name: 'scoped/app', actions: ['pull'] }]);
     expect(decode((await tokenRequest(`service=${SERVICE}&${scope}`, basic('scoped', apiOnly))).json().token).claims.access).toEqual([]);
+  });
+
+  it('the catalog only for an account an operator marked with `accounts user set-admin`', async () => {
+    const user = await makeUser(t.deps, { username: 'catalogue' });
+    const ask = async () => decode((await tokenRequest(`service=${SERVICE}&scope=registry:catalog:*`, basic('catalogue', user.password))).json().token).claims.access;
+    expect(await ask()).toEqual([]);
+    const env = { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl };
+    const on = await runCliInProcess(['user', 'set-admin', 'catalogue'], { env });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stderr).toContain('may now list');
+    expect(await ask()).toEqual([{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const off = await runCliInProcess(['user', 'set-admin', 'catalogue', '--off'], { env });
+    expect(off.stderr).toContain('may no longer list');
+    expect(await ask()).toEqual([]);
   });
 
   it('with two-factor on, the password is refused (the detail says to use a token) and a token works', async () => {

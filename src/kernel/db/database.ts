@@ -183,6 +183,7 @@ export type Tables = {
   sign_in_steps: SignInStepRow;
   service_keys: ServiceKeyRow;
   registry_keys: RegistryKeyRow;
+  registry_admins: { user_id: number; granted_at: string };
 };
 
 /** A signing key of the registry token server (src/registry/keys.ts). */

@@ -2,6 +2,7 @@
 // (src/registry/): an EC P-256 private key (PKCS #8 PEM) and its self-signed certificate (PEM),
 // which the registry trusts through its `rootcertbundle`. The newest key signs; older ones are kept
 // so that their certificates can stay in the bundle while registries move to the new one.
+// registry_admins: the accounts an operator allowed to list the registry's catalog.
 import { sql, type Kysely } from 'kysely';
 
 export const name = '2026-12-02-06-registry';
@@ -15,5 +16,11 @@ export async function up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promi
       private_key TEXT NOT NULL,
       certificate TEXT NOT NULL,
       created_at TEXT NOT NULL
+    )`.execute(db);
+  const ref = dialect === 'sqlite' ? sql.raw('INTEGER') : sql.raw('BIGINT');
+  await sql`
+    CREATE TABLE registry_admins (
+      user_id ${ref} PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+      granted_at TEXT NOT NULL
     )`.execute(db);
 }
