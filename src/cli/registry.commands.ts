@@ -1,7 +1,9 @@
-// `accounts registry certificate`: the certificate a Docker registry needs to trust this service's
+// `accounts registry certificate`: the certificates a Docker registry needs to trust this service's
 // tokens (its auth.token.rootcertbundle). The key is made on first use, by the server or here.
+// `accounts registry rotate-key`: a new key that signs later, so that registries trust it first.
 import type { Command } from 'commander';
-import { out, withDeps } from './context.ts';
+import { parseDuration } from './duration.ts';
+import { out, say, withDeps } from './context.ts';
 
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the Docker Registry token server');
@@ -12,5 +14,21 @@ export function registerRegistryCommands(program: Command): void {
     .action(async () => {
       const { createRegistryTokens } = await import('../registry/registry-token.service.ts');
       out((await withDeps((deps) => createRegistryTokens(deps).certificate())).trimEnd());
+    });
+
+  registry
+    .command('rotate-key')
+    .description('make a new registry token signing key, which begins to sign after --activate-in; the old one retires once its last tokens expire')
+    .option('--activate-in <duration>', 'when the new key begins to sign: 30m, 1h, 1d… (default 1h: time to put the new bundle in every registry), or now (a leaked key)', '1h')
+    .addHelpText(
+      'after',
+      '\nThen, before the new key signs: accounts registry certificate > the registry\'s rootcertbundle (it holds both\ncertificates), and restart the registry. Running servers take the new key up within a minute of --activate-in.',
+    )
+    .action(async (options: { activateIn: string }) => {
+      const activateInMs = options.activateIn.trim() === 'now' ? 0 : parseDuration(options.activateIn);
+      const { rotateSigningKey } = await import('../registry/keys.ts');
+      const { activeFrom, retiredAt } = await withDeps((deps) => rotateSigningKey(deps, activateInMs));
+      say(`Made a new registry signing key: it signs from ${activeFrom}; the previous key's certificate may leave the bundle after ${retiredAt}.`);
+      say('Now put the output of `accounts registry certificate` in every registry\'s rootcertbundle and restart them, before the new key signs.');
     });
 }

@@ -5,26 +5,41 @@
 import { randomBytes, sign } from 'node:crypto';
 import type { Deps } from '../kernel/deps.ts';
 import type { Grant } from './access.ts';
-import { loadSigningKey, type SigningKey } from './keys.ts';
+import { certificateBundle, loadSigningKey, type SigningKey } from './keys.ts';
 
 export type RegistryToken = { token: string; access_token: string; expires_in: number; issued_at: string };
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/**
+ * How long a process keeps the signing key before looking again: a rotation made by the CLI is seen
+ * within this, and its key is then taken up exactly at its active_from.
+ */
+const KEY_RECHECK_MS = 60_000;
+
 export function createRegistryTokens(deps: Deps) {
-  let key: Promise<SigningKey> | undefined;
+  let key: { value: Promise<SigningKey>; until: number } | undefined;
   const signingKey = () => {
-    key ??= loadSigningKey(deps).catch((error: unknown) => {
-      key = undefined;
-      throw error;
-    });
-    return key;
+    if (!key || key.until <= deps.clock.nowMs()) {
+      const value = loadSigningKey(deps);
+      const entry = { value, until: deps.clock.nowMs() + KEY_RECHECK_MS };
+      key = entry;
+      value.then(
+        (loaded) => {
+          if (loaded.nextKeyAtMs !== undefined) entry.until = Math.min(entry.until, loaded.nextKeyAtMs);
+        },
+        () => {
+          if (key === entry) key = undefined; // a failed read is tried again next time
+        },
+      );
+    }
+    return key.value;
   };
 
   return {
-    /** The PEM certificate a registry's rootcertbundle needs. */
-    async certificate(): Promise<string> {
-      return (await signingKey()).certificatePem;
+    /** The PEM certificates a registry's rootcertbundle needs (more than one during a rotation). */
+    certificate(): Promise<string> {
+      return certificateBundle(deps);
     },
 
     async issue(input: { service: string; subject: string; access: Grant[] }): Promise<RegistryToken> {

@@ -187,7 +187,7 @@ export type Tables = {
 };
 
 /** A signing key of the registry token server (src/registry/keys.ts). */
-export type RegistryKeyRow = { id: Generated<number>; private_key: string; certificate: string; created_at: string };
+export type RegistryKeyRow = { id: Generated<number>; private_key: string; certificate: string; created_at: string; active_from: string; retired_at: string | null };
 
 /** An authenticator app (src/two-factor/totp.ts): one per account. */
 export type TotpAuthenticatorRow = {

@@ -1,7 +1,8 @@
 // Frozen once shipped (see the initial migration). The registry token server's signing keys
 // (src/registry/): an EC P-256 private key (PKCS #8 PEM) and its self-signed certificate (PEM),
-// which the registry trusts through its `rootcertbundle`. The newest key signs; older ones are kept
-// so that their certificates can stay in the bundle while registries move to the new one.
+// which the registry trusts through its `rootcertbundle`. The newest key whose `active_from` has
+// come signs; a rotated key stays in the bundle until `retired_at`, when no token it signed is
+// still valid.
 // registry_admins: the accounts an operator allowed to list the registry's catalog.
 import { sql, type Kysely } from 'kysely';
 
@@ -15,7 +16,9 @@ export async function up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promi
       id ${id},
       private_key TEXT NOT NULL,
       certificate TEXT NOT NULL,
-      created_at TEXT NOT NULL
+      created_at TEXT NOT NULL,
+      active_from TEXT NOT NULL,
+      retired_at TEXT
     )`.execute(db);
   const ref = dialect === 'sqlite' ? sql.raw('INTEGER') : sql.raw('BIGINT');
   await sql`
