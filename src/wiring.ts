@@ -17,6 +17,7 @@ import { recordAuditEvent } from './audit/audit.service.ts';
 import { oauthTokenVerifier } from './oauth/access-tokens.ts';
 import { endLoginSessionsOnPasswordChange } from './oauth/login-sessions.ts';
 import { forgetDeletedAccount } from './oauth/account-deletion.ts';
+import { endRegistryRefreshTokens } from './registry/refresh-tokens.ts';
 import { personalTokenVerifier } from './tokens/token-verifier.ts';
 import { secondFactorGate } from './two-factor/two-factor.service.ts';
 
@@ -52,7 +53,7 @@ export function createDeps(options: DepsOptions): Deps {
       redis: options.redis,
       prefix: config.redisPrefix,
       ...(options.onRedisError ? { onError: options.onRedisError } : {}),
-      handlers: [endLoginSessionsOnPasswordChange, forgetDeletedAccount],
+      handlers: [endLoginSessionsOnPasswordChange, forgetDeletedAccount, endRegistryRefreshTokens],
     }),
   };
 }

@@ -27,6 +27,8 @@ export const AUDIT_EVENTS = [
   'recovery_code_used',
   'two_factor_disabled',
   'two_factor_reset',
+  'registry_refresh_token_issued',
+  'registry_refresh_token_revoked',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -10,6 +10,8 @@ export type Principal = {
   /** The API's scopes it carries (a password: all four); a personal access token's registry scopes too. */
   scopes: ReadonlySet<TokenScope>;
   method: 'password' | 'token';
+  /** The personal access token it came from (the registry ties its refresh tokens to it). */
+  tokenId?: number;
   /** Answered from the cache of verified credentials, without checking the password again. */
   cached?: boolean;
 };

@@ -14,7 +14,7 @@
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { AuthCache } from './auth-cache.ts';
-import { attemptOf, challenges, isPasswordTry, parseAuthorization } from './authorization-header.ts';
+import { attemptOf, challenges, isPasswordTry, parseAuthorization, type Credentials } from './authorization-header.ts';
 import type { Attempt, LoginThrottle } from './login-throttle.ts';
 import { needsRehash } from './passwords.ts';
 import type { AccountRef, AuthFailureReason, Principal, TokenCheck, TokenVerifier } from './principal.ts';
@@ -72,6 +72,17 @@ export type PasswordSignIn =
 export type SignIn = {
   /** The caller of an API request, from its Authorization header; or the 401, 429 or 503 to answer. */
   authorization(header: string | undefined, ip: string): Promise<Principal>;
+  /**
+   * A username and a password or personal access token given other than in a header (the registry
+   * token endpoint's form, `grant_type=password`): exactly what HTTP Basic with them would be.
+   */
+  basic(input: { username: string; secret: string; ip: string }): Promise<Principal>;
+  /**
+   * A token of a kind one entry point issues and takes (the registry's refresh tokens), checked by
+   * `verifier` behind the per-IP limits. One that stands for a password (method 'password') passes
+   * the second-factor gate as the password would: with two-factor on, it is refused.
+   */
+  token(input: { token: string; ip: string; verifier: TokenVerifier }): Promise<Principal>;
   /** A username and a password typed into a login form (a token is never a password here). */
   password(input: { username: string; password: string; ip: string; via: SignInVia }): Promise<PasswordSignIn>;
   /** The account a path names, case-insensitively (cached as credentials are: forgotten when the account changes or is deleted). */
@@ -187,9 +198,8 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     }
   };
 
-  const fromCredentials = async (header: string | undefined): Promise<Principal> => {
+  const fromCredentials = async (header: string | undefined, credentials: Credentials | undefined): Promise<Principal> => {
     if (!header) throw unauthenticated('missing');
-    const credentials = parseAuthorization(header);
     if (!credentials) throw unauthenticated('malformed');
     if (credentials.scheme === 'bearer') {
       for (const verifier of [options.personalTokens, ...options.bearerTokens]) {
@@ -207,12 +217,28 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
 
   return {
     async authorization(header, ip) {
-      const attempt = attemptOf(parseAuthorization(header), ip);
+      const credentials = parseAuthorization(header);
+      const attempt = attemptOf(credentials, ip);
       // Only wrong credentials spend the per-IP budget. A request without any (a client waiting for
       // the challenge, as curl --anyauth does; an <img> on another site) is a plain 401: counting it
       // would let anyone lock out everyone behind one address, valid tokens included.
-      if (!attempt) return fromCredentials(header);
-      return throttled(attempt, () => fromCredentials(header));
+      if (!attempt) return fromCredentials(header, credentials);
+      return throttled(attempt, () => fromCredentials(header, credentials));
+    },
+
+    async basic({ username, secret, ip }) {
+      const credentials: Credentials = { scheme: 'basic', username, secret };
+      return throttled(attemptOf(credentials, ip)!, () => fromCredentials('form', credentials));
+    },
+
+    async token({ token, ip, verifier }) {
+      return throttled({ ip, username: undefined }, async () => {
+        const principal = refusedToken((await verifier(token)) ?? { reason: 'invalid_token' }, false);
+        if (principal.method === 'password' && (await secondFactor({ id: principal.userId, username: principal.username }, 'api')) === 'refused') {
+          throw unauthenticated('second_factor_required', false, USE_A_TOKEN_DETAIL);
+        }
+        return principal;
+      });
     },
 
     async password({ username, password, ip, via }) {

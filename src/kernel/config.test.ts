@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       registryIssuer: 'http://localhost:8080',
       registryTokenSeconds: 300,
       registryPull: 'users',
+      registryRefreshDays: 90,
     });
   });
 

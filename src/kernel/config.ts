@@ -82,6 +82,8 @@ export type Config = Readonly<{
   registryTokenSeconds: number;
   /** REGISTRY_PULL: who may pull from a namespace that is not theirs. */
   registryPull: RegistryPull;
+  /** REGISTRY_REFRESH_DAYS: how long a registry refresh token (what `docker login` keeps) lasts unless revoked. */
+  registryRefreshDays: number;
 }>;
 
 export const REGISTRY_PULL_MODES = ['anyone', 'users', 'owner'] as const;
@@ -127,6 +129,7 @@ export const DEFAULTS = {
   require2fa: false,
   registryTokenSeconds: 300,
   registryPull: 'users' as RegistryPull,
+  registryRefreshDays: 90,
 };
 
 type Env = Record<string, string | undefined>;
@@ -220,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
   const registryTokenSeconds = parseInteger(value('REGISTRY_TOKEN_SECONDS'), DEFAULTS.registryTokenSeconds, 60, 24 * 3600, 'REGISTRY_TOKEN_SECONDS', problems);
   const registryPullRaw = (value('REGISTRY_PULL') ?? DEFAULTS.registryPull).toLowerCase();
   const registryPull = (REGISTRY_PULL_MODES as readonly string[]).includes(registryPullRaw) ? (registryPullRaw as RegistryPull) : DEFAULTS.registryPull;
+  const registryRefreshDays = parseInteger(value('REGISTRY_REFRESH_DAYS'), DEFAULTS.registryRefreshDays, 1, 3650, 'REGISTRY_REFRESH_DAYS', problems);
   if (registryPull !== registryPullRaw) problems.push(`REGISTRY_PULL: must be anyone, users or owner (got "${registryPullRaw}")`);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -259,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
     registryIssuer,
     registryTokenSeconds,
     registryPull,
+    registryRefreshDays,
   });
 }
 

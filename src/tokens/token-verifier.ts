@@ -14,7 +14,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 function principalOf(token: CachedToken): Principal {
   const scopes = new Set(token.scopes.split(' ').filter(isTokenScope));
-  return { userId: token.user_id, username: token.username, scopes, method: 'token' };
+  return { userId: token.user_id, username: token.username, scopes, method: 'token', tokenId: token.id };
 }
 
 /** Answers for tokens of their shape (src/auth/token-format.ts); others are not theirs to judge. */

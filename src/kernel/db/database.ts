@@ -184,10 +184,25 @@ export type Tables = {
   service_keys: ServiceKeyRow;
   registry_keys: RegistryKeyRow;
   registry_admins: { user_id: number; granted_at: string };
+  registry_refresh_tokens: RegistryRefreshTokenRow;
 };
 
 /** A signing key of the registry token server (src/registry/keys.ts). */
 export type RegistryKeyRow = { id: Generated<number>; private_key: string; certificate: string; created_at: string; active_from: string; retired_at: string | null };
+
+/** What `docker login` keeps (src/registry/refresh-tokens.ts): a refresh token of the registry token server. */
+export type RegistryRefreshTokenRow = {
+  id: Generated<number>;
+  user_id: number;
+  access_token_id: number | null;
+  token_digest: string;
+  token_hint: string;
+  service: string;
+  client_id: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+};
 
 /** An authenticator app (src/two-factor/totp.ts): one per account. */
 export type TotpAuthenticatorRow = {

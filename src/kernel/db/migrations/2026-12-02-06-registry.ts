@@ -4,6 +4,9 @@
 // come signs; a rotated key stays in the bundle until `retired_at`, when no token it signed is
 // still valid.
 // registry_admins: the accounts an operator allowed to list the registry's catalog.
+// registry_refresh_tokens: what `docker login` keeps as its identity token (offline_token=true),
+// by SHA-256 digest only. `access_token_id` names the personal access token it was made with (its
+// scopes are its ceiling, and it ends with that token); NULL when made with the password.
 import { sql, type Kysely } from 'kysely';
 
 export const name = '2026-12-02-06-registry';
@@ -26,4 +29,19 @@ export async function up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promi
       user_id ${ref} PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
       granted_at TEXT NOT NULL
     )`.execute(db);
+  await sql`
+    CREATE TABLE registry_refresh_tokens (
+      id ${id},
+      user_id ${ref} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+      access_token_id ${ref} REFERENCES access_tokens(id) ON DELETE CASCADE,
+      token_digest TEXT NOT NULL UNIQUE,
+      token_hint TEXT NOT NULL,
+      service TEXT NOT NULL,
+      client_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      last_used_at TEXT
+    )`.execute(db);
+  await sql`CREATE INDEX registry_refresh_tokens_by_user ON registry_refresh_tokens (user_id, id)`.execute(db);
+  await sql`CREATE INDEX registry_refresh_tokens_by_access_token ON registry_refresh_tokens (access_token_id)`.execute(db);
 }
