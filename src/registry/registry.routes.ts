@@ -32,10 +32,21 @@ function queryValues(request: FastifyRequest, name: string): string[] {
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
 }
 
-function formField(request: FastifyRequest, name: string): string | undefined {
-  const body = request.body as Record<string, unknown> | undefined;
-  const value = body && typeof body === 'object' ? body[name] : undefined;
-  return typeof value === 'string' && value !== '' ? value : undefined;
+/** The OAuth2 variant's form: each field's values in order (`scope` may come more than once). */
+type TokenForm = Map<string, string[]>;
+
+function parseTokenForm(body: Buffer): TokenForm {
+  const form: TokenForm = new Map();
+  // URLSearchParams decodes as browsers do (a bad escape becomes U+FFFD, never an exception).
+  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) form.set(name, [...(form.get(name) ?? []), value]);
+  return form;
+}
+
+/** One field's value; RFC 6749 §3.2: a parameter other than scope must not come twice. */
+function formField(form: TokenForm, name: string): string | undefined {
+  const values = form.get(name) ?? [];
+  if (values.length > 1) throw new ApiError('invalid', { detail: `The form gives "${name}" more than once.`, fieldErrors: { [name]: ['Given more than once.'] } });
+  return values[0] === '' ? undefined : values[0];
 }
 
 const missing = (field: string) => new ApiError('invalid', { detail: `The form needs "${field}".`, fieldErrors: { [field]: ['This field is required.'] } });
@@ -90,32 +101,38 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: Deps, options
 
   // spec/auth/oauth.md. A client that finds no POST falls back to GET; docker and skopeo use POST
   // whenever they hold a refresh token.
-  app.post('/registry/token', { schema: { hide: true } }, async (request, reply) => {
-    const service = knownService(formField(request, 'service'));
-    const clientId = formField(request, 'client_id');
-    if (clientId === undefined) throw missing('client_id'); // REQUIRED in the spec
-    const grantType = formField(request, 'grant_type');
-    let principal: Principal;
-    let offline = false;
-    if (grantType === 'password') {
-      const username = formField(request, 'username');
-      const password = formField(request, 'password');
-      if (username === undefined) throw missing('username');
-      if (password === undefined) throw missing('password');
-      principal = await options.signIn.basic({ username, secret: password, ip: request.ip }).catch(refusedIn(service));
-      offline = formField(request, 'access_type') === 'offline' && mayHaveRefreshToken(principal);
-    } else if (grantType === 'refresh_token') {
-      const refreshToken = formField(request, 'refresh_token');
-      if (refreshToken === undefined) throw missing('refresh_token');
-      // The refresh token stays as it is (docker keeps it as its identity token): no new one.
-      principal = await options.signIn.token({ token: refreshToken, ip: request.ip, verifier: refreshTokenVerifier(deps, service) }).catch(refusedIn(service));
-    } else {
-      throw new ApiError('invalid', { detail: 'grant_type must be password or refresh_token.', fieldErrors: { grant_type: [grantType === undefined ? 'This field is required.' : 'Unsupported grant type.'] } });
-    }
-    const scopes = (formField(request, 'scope') ?? '').split(' ').filter((scope) => scope !== '');
-    const { access, token } = await accessFor(service, principal, scopes);
-    const body = { access_token: token.access_token, scope: scopeString(access), expires_in: token.expires_in, issued_at: token.issued_at };
-    if (!offline) return send(reply, body);
-    return send(reply, { ...body, refresh_token: await issueRefreshToken(deps, principal, { service, clientId }, selfContext(request)) });
+  // The form is read here, not by the app's parsers: `scope` may repeat (as in the GET variant), which the app's forms refuse.
+  app.register(async (scoped) => {
+    scoped.removeAllContentTypeParsers();
+    scoped.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, parseTokenForm(body as Buffer)));
+    scoped.post('/registry/token', { schema: { hide: true } }, async (request, reply) => {
+      const form = (request.body as TokenForm | undefined) ?? new Map<string, string[]>(); // no body: every field missing
+      const service = knownService(formField(form, 'service'));
+      const clientId = formField(form, 'client_id');
+      if (clientId === undefined) throw missing('client_id'); // REQUIRED in the spec
+      const grantType = formField(form, 'grant_type');
+      let principal: Principal;
+      let offline = false;
+      if (grantType === 'password') {
+        const username = formField(form, 'username');
+        const password = formField(form, 'password');
+        if (username === undefined) throw missing('username');
+        if (password === undefined) throw missing('password');
+        principal = await options.signIn.basic({ username, secret: password, ip: request.ip }).catch(refusedIn(service));
+        offline = formField(form, 'access_type') === 'offline' && mayHaveRefreshToken(principal);
+      } else if (grantType === 'refresh_token') {
+        const refreshToken = formField(form, 'refresh_token');
+        if (refreshToken === undefined) throw missing('refresh_token');
+        // The refresh token stays as it is (docker keeps it as its identity token): no new one.
+        principal = await options.signIn.token({ token: refreshToken, ip: request.ip, verifier: refreshTokenVerifier(deps, service) }).catch(refusedIn(service));
+      } else {
+        throw new ApiError('invalid', { detail: 'grant_type must be password or refresh_token.', fieldErrors: { grant_type: [grantType === undefined ? 'This field is required.' : 'Unsupported grant type.'] } });
+      }
+      const scopes = (form.get('scope') ?? []).flatMap((value) => value.split(' ')).filter((scope) => scope !== '');
+      const { access, token } = await accessFor(service, principal, scopes);
+      const body = { access_token: token.access_token, scope: scopeString(access), expires_in: token.expires_in, issued_at: token.issued_at };
+      if (!offline) return send(reply, body);
+      return send(reply, { ...body, refresh_token: await issueRefreshToken(deps, principal, { service, clientId }, selfContext(request)) });
+    });
   });
 }

@@ -77,6 +77,12 @@ describe('refresh tokens (offline_token, access_type=offline)', () => {
       expect(res.statusCode, JSON.stringify(fields)).toBe(400);
       expect(Object.keys(res.json().errors)).toContain(field);
     }
+    // scope may repeat (as in GET), another field may not (RFC 6749 §3.2); no body at all is a 400 too.
+    const repeated = await t.app.inject({ ...form({}), payload: `service=${SERVICE}&client_id=docker&grant_type=password&username=rtbob&password=${encodeURIComponent(user.password)}&scope=repository:rtbob/a:pull&scope=repository:rtbob/b:push` });
+    expect(repeated.json().scope).toBe('repository:rtbob/a:pull repository:rtbob/b:push');
+    const twice = await t.app.inject({ ...form({}), payload: `service=${SERVICE}&client_id=docker&grant_type=password&grant_type=refresh_token` });
+    expect(twice.statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'POST', url: '/registry/token' })).statusCode).toBe(400);
     const noClient = await t.app.inject(form({ service: SERVICE, grant_type: 'password', username: 'rtbob', password: user.password }));
     expect(noClient.statusCode).toBe(400);
     expect((await t.app.inject(form({ service: 'nope', client_id: 'docker', grant_type: 'password', username: 'rtbob', password: user.password }))).statusCode).toBe(400);

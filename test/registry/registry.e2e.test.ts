@@ -155,4 +155,32 @@ describe('a real registry trusting this service', () => {
     await new Promise((r) => setTimeout(r, 3_100));
     expect((await inspect('carol/hello:1', `carol:${carol.password}`)).ok).toBe(false);
   }, scaled(120_000));
+
+  it('skopeo login with a password and with a token; a refresh token kept as auth.json\'s identitytoken pushes through the POST grant until the password changes', async () => {
+    const erin = await makeUser(t.deps, { username: 'erin' });
+    const authfile = join(makeTempDir('accounts-auth-'), 'auth.json');
+    const login = (user: string, secret: string) => skopeo(['login', '--tls-verify=false', '--authfile', authfile, '-u', user, '-p', secret, registryHost]);
+    expect((await login('erin', erin.password)).ok).toBe(true);
+    expect((await login('erin', 'not the password either')).ok).toBe(false);
+    const writer = await makeToken(t.deps, 'erin', ['repo_write']);
+    const withToken = await login('erin', writer);
+    expect(withToken.ok, withToken.output).toBe(true);
+
+    // What `docker login` keeps: the refresh token, from the OAuth2 variant with access_type=offline.
+    const form = new URLSearchParams({ grant_type: 'password', service: SERVICE, client_id: 'docker', access_type: 'offline', username: 'erin', password: erin.password });
+    const answer = await fetch(`${origin}/registry/token`, { method: 'POST', body: form });
+    expect(answer.status).toBe(200);
+    const { refresh_token: identityToken } = (await answer.json()) as { refresh_token: string };
+    // As docker writes it: the username with an empty password, and the identity token.
+    writeFileSync(authfile, JSON.stringify({ auths: { [registryHost]: { auth: Buffer.from('erin:').toString('base64'), identitytoken: identityToken } } }));
+    const pushed = await skopeo(['copy', '--dest-tls-verify=false', '--dest-authfile', authfile, `oci:${image}:1`, `docker://${registryHost}/erin/hello:1`]);
+    expect(pushed.ok, `${pushed.output}\n${registryLog.slice(-2000)}`).toBe(true);
+    const used = await t.store.db.selectFrom('registry_refresh_tokens').select(['client_id', 'last_used_at']).where('user_id', '=', erin.id).executeTakeFirstOrThrow();
+    expect(used.last_used_at).not.toBeNull();
+
+    const changed = await runCliInProcess(['user', 'set-password', 'erin', '--password-stdin'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: origin }, stdin: 'an entirely new password 7\n' });
+    expect(changed.code, changed.stderr).toBe(0);
+    const after = await skopeo(['copy', '--dest-tls-verify=false', '--dest-authfile', authfile, `oci:${image}:1`, `docker://${registryHost}/erin/hello:2`]);
+    expect(after.ok).toBe(false);
+  }, scaled(120_000));
 });
