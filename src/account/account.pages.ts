@@ -22,7 +22,7 @@ function signedIn(who: { username: string; csrfToken: string; base: string }): H
 <form method="post" action="${who.base}/logout">!${csrfField(who.csrfToken)}<button type="submit" class="secondary">Log out</button></form></span>`;
 }
 
-function errorsFor(state: FormErrors | undefined, form: string, field: string, email?: string): string[] {
+export function errorsFor(state: FormErrors | undefined, form: string, field: string, email?: string): string[] {
   if (!state || state.form !== form) return [];
   if (email !== undefined && state.email !== email) return [];
   return state.errors[field] ?? [];
@@ -74,6 +74,7 @@ const NOTICES: Record<string, string> = {
   primary: 'The primary address was changed.',
   token_created: 'The token was created.',
   token_revoked: 'The token was revoked.',
+  registry_login_revoked: 'The registry login was revoked: that machine must log in again.',
   application_revoked: 'The application’s access was revoked.',
   password: 'Your password was changed. Your other sessions have been logged out.',
   session_ended: 'The session was signed out.',
@@ -107,6 +108,8 @@ export type SettingsView = {
   notice?: string | undefined;
   state?: FormErrors | undefined;
   newToken?: { token: string; name: string } | undefined;
+  /** The registry logins section (src/registry/registry-logins.pages.ts), when the registry token endpoint is on. */
+  registryLogins?: Html;
   /** The two-factor section (src/two-factor/two-factor.pages.ts), and whether two-factor is on. */
   twoFactor?: Html;
   twoFactorOn?: boolean;
@@ -277,6 +280,7 @@ export function settingsPage(view: SettingsView): Html {
 !${addresses}
 !${tokens}
 !${applications}
+!${view.registryLogins ?? ''}
 !${password}
 !${sessions}
 !${view.twoFactor ?? ''}

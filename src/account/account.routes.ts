@@ -24,7 +24,9 @@ import { TOKEN_SCOPES } from '../auth/scopes.ts';
 import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { resendSignupVerification } from '../signup/signup.service.ts';
-import { EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
+import { errorsFor, EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
+import { listRefreshTokens, revokeRefreshToken } from '../registry/refresh-tokens.ts';
+import { REGISTRY_LOGIN_REVOKE_PATH, registryLoginsSection } from '../registry/registry-logins.pages.ts';
 import { registerAccountDeletion } from './deletion.routes.ts';
 import { createSession, endOtherSessions, endSession, resumeSession, type ActiveSession } from './sessions.service.ts';
 import { endOtherSignIns, endSignIn, listSignIns, type CurrentBrowser } from './sign-ins.service.ts';
@@ -140,20 +142,22 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
-    const [user, emails, tokens, applications, sessions, factors] = await Promise.all([
+    const [user, emails, tokens, applications, sessions, factors, logins] = await Promise.all([
       getUser(deps, session.userId),
       listUserEmails(deps, accountOf(request)),
       listTokens(deps, session.username),
       listGrants(deps, session.userId),
       listSignIns(deps, session.userId, browserOf(request)),
       twoFactorStatus(deps, session.userId),
+      deps.config.registryServices.length > 0 ? listRefreshTokens(deps, session.username) : undefined,
     ]);
+    const registryLogins = logins && registryLoginsSection({ base: basePath, csrfToken: session.csrfToken, logins, errors: errorsFor(extra.state, 'registry_login_revoke', 'registry_login') });
     const twoFactor = twoFactorSection({ base: basePath, csrfToken: session.csrfToken, status: factors, ...(extra.state ? { form: extra.state.form, errors: extra.state.errors } : {}) });
     const mustEnrol = deps.config.require2fa && !factors.on;
     return send(
       reply,
       status,
-      settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, twoFactor, twoFactorOn: factors.on, twoFactorPasskeys: factors.passkeys.length > 0, mustEnrol, ...extra }),
+      settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, registryLogins, twoFactor, twoFactorOn: factors.on, twoFactorPasskeys: factors.passkeys.length > 0, mustEnrol, ...extra }),
     );
   };
 
@@ -293,6 +297,13 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
     } catch (error) {
       return renderSettings(request, reply, 400, { state: { form: 'token_create', errors: fieldErrorsOf(error, 'name'), values } });
     }
+  });
+
+  handle(`/account${REGISTRY_LOGIN_REVOKE_PATH}`, 'registry_login_revoke', 'registry_login', async (request, form) => {
+    const id = Number(form.registry_login_id);
+    // Only the user's own: revokeRefreshToken answers 404 for anyone else's (the CLI may end any).
+    await revokeRefreshToken(deps, Number.isSafeInteger(id) ? id : -1, { ownerId: sessionOf(request).userId, context: selfContext(request) });
+    return 'registry_login_revoked';
   });
 
   handle('/account/tokens/revoke', 'token_revoke', 'token', async (request, form) => {

@@ -1,9 +1,10 @@
 // `accounts registry certificate`: the certificates a Docker registry needs to trust this service's
 // tokens (its auth.token.rootcertbundle). The key is made on first use, by the server or here.
 // `accounts registry rotate-key`: a new key that signs later, so that registries trust it first.
+// `accounts registry logins` / `revoke`: the refresh tokens `docker login` keeps (src/registry/refresh-tokens.ts).
 import type { Command } from 'commander';
 import { parseDuration } from './duration.ts';
-import { out, say, withDeps } from './context.ts';
+import { out, say, table, withDeps } from './context.ts';
 
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the Docker Registry token server');
@@ -30,5 +31,36 @@ export function registerRegistryCommands(program: Command): void {
       const { activeFrom, retiredAt } = await withDeps((deps) => rotateSigningKey(deps, activateInMs));
       say(`Made a new registry signing key: it signs from ${activeFrom}; the previous key's certificate may leave the bundle after ${retiredAt}.`);
       say('Now put the output of `accounts registry certificate` in every registry\'s rootcertbundle and restart them, before the new key signs.');
+    });
+
+  registry
+    .command('logins')
+    .description("list a user's registry logins: the refresh tokens docker login keeps (never the tokens themselves)")
+    .argument('<username>')
+    .option('--json', 'one JSON object per line instead of a table')
+    .action(async (username: string, options: { json?: boolean }) => {
+      const { listRefreshTokens } = await import('../registry/refresh-tokens.ts');
+      const logins = await withDeps((deps) => listRefreshTokens(deps, username));
+      if (options.json) {
+        for (const login of logins) out(JSON.stringify(login));
+        return;
+      }
+      out(
+        table(
+          ['ID', 'TOKEN', 'SERVICE', 'CLIENT', 'MADE WITH', 'CREATED', 'EXPIRES', 'LAST USED'],
+          logins.map((l) => [String(l.id), `${l.hint}…`, l.service, l.client_id || '-', l.access_token === null ? 'password' : `token ${l.access_token}`, l.created_at, l.expires_at, l.last_used_at ?? 'never']),
+        ),
+      );
+    });
+
+  registry
+    .command('revoke')
+    .description('end a registry login (that machine must docker login again), given its id from registry logins')
+    .argument('<id>')
+    .action(async (id: string) => {
+      if (!/^\d+$/.test(id)) throw new Error(`"${id}" is not a registry login id: see accounts registry logins <username>`);
+      const { revokeRefreshToken } = await import('../registry/refresh-tokens.ts');
+      await withDeps((deps) => revokeRefreshToken(deps, Number(id)));
+      say(`Revoked registry login ${id}.`);
     });
 }

@@ -13,7 +13,7 @@ export function registerTokenCommands(program: Command): void {
     .command('create')
     .description('create a personal access token; it is printed once, alone on the last line of standard output')
     .argument('<username>')
-    .requiredOption('--scopes <list>', 'comma-separated: profile_read, profile_write, email_read, email_write')
+    .requiredOption('--scopes <list>', 'comma-separated: profile_read, profile_write, email_read, email_write; for a registry: repo_read, repo_write, repo_delete')
     .option('--name <name>', 'a name to recognise it by', 'token')
     .option('--expires-in <duration>', 'lifetime, e.g. 30m, 12h, 90d, 2w, 1y (default: never expires)')
     .action(async (username: string, options: { scopes: string; name: string; expiresIn?: string }) => {

@@ -79,16 +79,19 @@ export async function certificateBundle(deps: Deps): Promise<string> {
 
 /**
  * Adds a key that signs from `activateInMs` from now; the keys before it retire once the last
- * token they can have signed by then has expired. When the new key signs and when the old retire.
+ * token they can have signed by then has expired — or at once when `activateInMs` is 0 (a key that
+ * leaked: its tokens are to be refused). When the new key signs and when the old retire.
  */
 export async function rotateSigningKey(deps: Deps, activateInMs: number): Promise<{ activeFrom: string; retiredAt: string }> {
   await loadSigningKey(deps);
   const made = await makeKey(deps);
   const nowMs = deps.clock.nowMs();
   const activeFrom = formatDate(new Date(nowMs + activateInMs));
-  const retiredAt = formatDate(new Date(nowMs + activateInMs + deps.config.registryTokenSeconds * 1000));
+  const retiredAt = formatDate(new Date(activateInMs === 0 ? nowMs : nowMs + activateInMs + deps.config.registryTokenSeconds * 1000));
   await deps.store.write(async (trx) => {
-    await trx.updateTable('registry_keys').set({ retired_at: retiredAt }).where('retired_at', 'is', null).execute();
+    // Now: every key still in the bundle goes, those already retiring later too.
+    const retiring = trx.updateTable('registry_keys').set({ retired_at: retiredAt });
+    await (activateInMs === 0 ? retiring.where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', retiredAt)])) : retiring.where('retired_at', 'is', null)).execute();
     await trx.insertInto('registry_keys').values({ private_key: made.privateKey, certificate: made.certificate, created_at: deps.clock.nowIso(), active_from: activeFrom, retired_at: null }).execute();
   });
   return { activeFrom, retiredAt };

@@ -31,6 +31,7 @@ const OWNERS: Record<string, readonly string[]> = {
   service_keys: ['kernel'],
   registry_keys: ['registry'],
   registry_admins: ['registry'],
+  registry_refresh_tokens: ['registry'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

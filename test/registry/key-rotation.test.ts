@@ -55,6 +55,16 @@ describe('accounts registry rotate-key', () => {
     offsetMs = 60 * 60_000 + TOKEN_SECONDS * 1000 + 1000;
     expect(certificatesIn(await tokens.certificate())).toEqual([newKey]);
     expect(await signer(tokens)).toBe(newKey);
+    offsetMs = 0;
+  });
+
+  it('--activate-in now (a key that leaked): the new key signs at once and the old certificates leave the bundle', async () => {
+    const env = { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl };
+    const now = await runCliInProcess(['registry', 'rotate-key', '--activate-in', 'now'], { env });
+    expect(now.code, now.stderr).toBe(0);
+    const bundle = certificatesIn((await runCliInProcess(['registry', 'certificate'], { env })).stdout);
+    expect(bundle).toHaveLength(1);
+    expect(await signer(createRegistryTokens(t.deps))).toBe(bundle[0]);
   });
 
   it('refuses a duration it cannot read, and changes nothing', async () => {

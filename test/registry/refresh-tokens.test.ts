@@ -9,6 +9,8 @@ import { listRefreshTokens, revokeRefreshToken } from '../../src/registry/refres
 import { revokeToken } from '../../src/tokens/tokens.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
+import { browserFor } from '../support/inject-browser.ts';
 
 const SERVICE = 'registry.example';
 let offsetMs = 0;
@@ -145,5 +147,58 @@ describe('refresh tokens (offline_token, access_type=offline)', () => {
     const refused = await refresh(refreshToken, 'repository:rtfrank/a:pull');
     expect(refused.statusCode).toBe(401);
     expect(refused.json().detail).toBe(USE_A_TOKEN_DETAIL);
+  });
+
+  it('the settings page lists the registry logins and revokes one (only the user\'s own); the CLI lists and revokes them', async () => {
+    const user = await makeUser(t.deps, { username: 'rtgina' });
+    const login = async (clientId: string) => (await post({ grant_type: 'password', username: 'rtgina', password: user.password, access_type: 'offline', scope: '', client_id: clientId })).json().refresh_token as string;
+    const laptop = await login('docker');
+    const ci = await login('containers/image');
+    const browser = browserFor(t.app);
+    expect((await browser.login('rtgina', user.password)).statusCode).toBe(303);
+    const page = await browser.get('/account/');
+    expect(page.body).toContain('Registry logins');
+    expect(page.body).toContain(laptop.slice(0, 10));
+    expect(page.body).toContain(ci.slice(0, 10));
+    expect(page.body).not.toContain(laptop);
+    const [newest, oldest] = await listRefreshTokens(t.deps, 'rtgina');
+
+    // Another account's login cannot be revoked from this page.
+    const other = await makeUser(t.deps, { username: 'rthank' });
+    await post({ grant_type: 'password', username: 'rthank', password: other.password, access_type: 'offline', scope: '' });
+    const [othersLogin] = await listRefreshTokens(t.deps, 'rthank');
+    expect((await browser.post('/account/registry-logins/revoke', { registry_login_id: String(othersLogin!.id) })).statusCode).toBe(404);
+    expect((await browser.post('/account/registry-logins/revoke', { registry_login_id: 'junk' })).statusCode).toBe(404);
+    expect(await listRefreshTokens(t.deps, 'rthank')).toHaveLength(1);
+
+    const revoked = await browser.post('/account/registry-logins/revoke', { registry_login_id: String(newest!.id) });
+    expect(revoked.statusCode).toBe(303);
+    expect(revoked.headers.location).toBe('/account/?done=registry_login_revoked');
+    expect((await refresh(ci, 'repository:rtgina/a:pull')).statusCode).toBe(401);
+    expect((await refresh(laptop, 'repository:rtgina/a:pull')).statusCode).toBe(200);
+    expect((await browser.get('/account/?done=registry_login_revoked')).body).toContain('that machine must log in again');
+
+    const env = { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: t.config.publicUrl };
+    const listed = await runCliInProcess(['registry', 'logins', 'rtgina', '--json'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; client_id: string })).toEqual([expect.objectContaining({ id: oldest!.id, client_id: 'docker' })]);
+    const table = await runCliInProcess(['registry', 'logins', 'rtgina'], { env });
+    expect(table.stdout).toMatch(/ID\s+TOKEN\s+SERVICE\s+CLIENT\s+MADE WITH/);
+    expect(table.stdout).toContain('password');
+    const gone = await runCliInProcess(['registry', 'revoke', String(oldest!.id)], { env });
+    expect(gone.code, gone.stderr).toBe(0);
+    expect((await refresh(laptop, 'repository:rtgina/a:pull')).statusCode).toBe(401);
+    const again = await runCliInProcess(['registry', 'revoke', String(oldest!.id)], { env });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('No such registry login');
+    expect((await runCliInProcess(['registry', 'revoke', 'abc'], { env })).code).not.toBe(0);
+  });
+
+  it('keeps at most 100 per account: the oldest go', async () => {
+    const user = await makeUser(t.deps, { username: 'rtivan' });
+    const first = (await post({ grant_type: 'password', username: 'rtivan', password: user.password, access_type: 'offline', scope: '' })).json().refresh_token as string;
+    for (let i = 0; i < 100; i++) await post({ grant_type: 'password', username: 'rtivan', password: user.password, access_type: 'offline', scope: '' });
+    expect(await listRefreshTokens(t.deps, 'rtivan')).toHaveLength(100);
+    expect((await refresh(first, 'repository:rtivan/a:pull')).statusCode).toBe(401);
   });
 });
