@@ -201,4 +201,27 @@ describe('refresh tokens (offline_token, access_type=offline)', () => {
     expect(await listRefreshTokens(t.deps, 'rtivan')).toHaveLength(100);
     expect((await refresh(first, 'repository:rtivan/a:pull')).statusCode).toBe(401);
   });
+
+  it('throttled like every sign-in: past the limits GET and POST answer 429 with Retry-After, wrong refresh tokens count per IP', async () => {
+    const limited = await buildTestApp({ databaseUrl: t.config.databaseUrl, env: { REGISTRY_SERVICES: SERVICE, LOGIN_MAX_FAILURES: '2', LOGIN_IP_MAX_FAILURES: '4' } });
+    try {
+      const user = await makeUser(t.deps, { username: 'rtjudy' });
+      const tryPassword = (password: string) => limited.app.inject(form({ service: SERVICE, client_id: 'docker', grant_type: 'password', username: 'rtjudy', password }));
+      expect((await tryPassword('wrong password one')).statusCode).toBe(401);
+      expect((await tryPassword('wrong password two')).statusCode).toBe(401);
+      const blocked = await tryPassword(user.password);
+      expect(blocked.statusCode).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      const viaGet = await limited.app.inject({ url: `/registry/token?service=${SERVICE}&scope=repository:rtjudy/a:pull`, headers: { authorization: basic('rtjudy', user.password) } });
+      expect(viaGet.statusCode).toBe(429);
+      // Refresh tokens are not guessed per account but per address: the IP's budget.
+      const made = (n: number) => ({ ...form({ service: SERVICE, client_id: 'docker', grant_type: 'refresh_token', refresh_token: `dareg_${'x'.repeat(38)}${n}` }), remoteAddress: '192.0.2.9' });
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push((await limited.app.inject(made(i))).statusCode);
+      expect(answers.slice(0, 4)).toEqual([401, 401, 401, 401]);
+      expect(answers.slice(4)).toEqual([429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
 });

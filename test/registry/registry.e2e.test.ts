@@ -16,11 +16,13 @@ import { scaled } from '../support/time.ts';
 const run = promisify(execFile);
 const SERVICE = 'registry.test';
 let t: TestApp;
-let registry: ChildProcess;
 let registryLog = '';
 let registryHost: string;
 let image: string;
 let origin: string;
+let storage: string;
+const children: ChildProcess[] = [];
+const apps: TestApp[] = [];
 
 /** A one-layer OCI image layout in `dir`, tagged `1`. */
 function makeImage(dir: string): void {
@@ -52,6 +54,47 @@ function makeImage(dir: string): void {
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': '1' } }] }));
 }
 
+/**
+ * A registry trusting the token server at `serviceOrigin`, with the configuration of
+ * docs/how-to/registry.md (this test's addresses) and the certificate the CLI prints; its files
+ * in `storage`, which several registries may share.
+ */
+async function startRegistry(serviceOrigin: string, dir: string): Promise<{ host: string; process: ChildProcess }> {
+  const certificate = await runCliInProcess(['registry', 'certificate'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: serviceOrigin } });
+  expect(certificate.code, certificate.stderr).toBe(0);
+  expect(certificate.stdout).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+  writeFileSync(join(dir, 'accounts.pem'), certificate.stdout);
+  const host = `127.0.0.1:${await freePort()}`;
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: {level: info}',
+      `storage: {filesystem: {rootdirectory: ${storage}}, delete: {enabled: true}}`,
+      `http: {addr: ${host}}`,
+      'auth:',
+      '  token:',
+      `    realm: ${serviceOrigin}/registry/token`,
+      `    service: ${SERVICE}`,
+      `    issuer: ${serviceOrigin}`,
+      `    rootcertbundle: ${join(dir, 'accounts.pem')}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stdout!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
+  const deadline = Date.now() + scaled(15_000);
+  for (;;) {
+    const answer = await fetch(`http://${host}/v2/`).catch(() => undefined);
+    if (answer?.status === 401) break;
+    if (Date.now() > deadline) throw new Error(`the registry did not start:\n${registryLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { host, process: child };
+}
+
 beforeAll(async () => {
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
@@ -59,45 +102,15 @@ beforeAll(async () => {
   await t.app.listen({ host: '127.0.0.1', port });
 
   const dir = makeTempDir('accounts-registry-');
-  const certificate = await runCliInProcess(['registry', 'certificate'], { env: { DATABASE_URL: t.config.databaseUrl, PUBLIC_URL: origin } });
-  expect(certificate.code, certificate.stderr).toBe(0);
-  expect(certificate.stdout).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
-  writeFileSync(join(dir, 'accounts.pem'), certificate.stdout);
-  const registryPort = await freePort();
-  registryHost = `127.0.0.1:${registryPort}`;
-  // The configuration of docs/how-to/registry.md, with this test's addresses.
-  writeFileSync(
-    join(dir, 'config.yml'),
-    [
-      'version: 0.1',
-      'log: {level: info}',
-      `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
-      `http: {addr: ${registryHost}}`,
-      'auth:',
-      '  token:',
-      `    realm: ${origin}/registry/token`,
-      `    service: ${SERVICE}`,
-      `    issuer: ${origin}`,
-      `    rootcertbundle: ${join(dir, 'accounts.pem')}`,
-      '',
-    ].join('\n'),
-  );
-  registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  registry.stdout!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
-  registry.stderr!.on('data', (chunk: Buffer) => (registryLog += chunk.toString()));
-  const deadline = Date.now() + scaled(15_000);
-  for (;;) {
-    const answer = await fetch(`http://${registryHost}/v2/`).catch(() => undefined);
-    if (answer?.status === 401) break;
-    if (Date.now() > deadline) throw new Error(`the registry did not start:\n${registryLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  storage = join(dir, 'data');
+  ({ host: registryHost } = await startRegistry(origin, dir));
   image = join(dir, 'image');
   makeImage(image);
 }, scaled(60_000));
 
 afterAll(async () => {
-  registry?.kill('SIGTERM');
+  for (const child of children) child.kill('SIGTERM');
+  for (const app of apps) await app.close();
   await t?.close();
 });
 
@@ -154,6 +167,22 @@ describe('a real registry trusting this service', () => {
     // Within the credential cache's 3 seconds at most, without Redis.
     await new Promise((r) => setTimeout(r, 3_100));
     expect((await inspect('carol/hello:1', `carol:${carol.password}`)).ok).toBe(false);
+  }, scaled(120_000));
+
+  it('REGISTRY_PULL=anyone: anonymous pulls from any namespace, pushes still need the owner (a second instance of the service on the same database, and a registry of its own on the same storage)', async () => {
+    const owner = await makeUser(t.deps, { username: 'frank' });
+    expect((await push('frank/public:1', `frank:${owner.password}`)).ok).toBe(true);
+    const port = await freePort();
+    const open = await buildTestApp({ databaseUrl: t.config.databaseUrl, env: { PUBLIC_URL: `http://127.0.0.1:${port}`, REGISTRY_SERVICES: SERVICE, REGISTRY_PULL: 'anyone' } });
+    apps.push(open);
+    await open.app.listen({ host: '127.0.0.1', port });
+    const { host } = await startRegistry(`http://127.0.0.1:${port}`, makeTempDir('accounts-registry-open-'));
+    const anonymous = await skopeo(['inspect', '--tls-verify=false', '--no-creds', `docker://${host}/frank/public:1`]);
+    expect(anonymous.ok, `${anonymous.output}\n${registryLog.slice(-2000)}`).toBe(true);
+    // Here (REGISTRY_PULL=users) the same pull is still refused.
+    expect((await inspect('frank/public:1')).ok).toBe(false);
+    const anonymousPush = await skopeo(['copy', '--dest-tls-verify=false', '--dest-no-creds', `oci:${image}:1`, `docker://${host}/frank/public:2`]);
+    expect(anonymousPush.ok).toBe(false);
   }, scaled(120_000));
 
   it('skopeo login with a password and with a token; a refresh token kept as auth.json\'s identitytoken pushes through the POST grant until the password changes', async () => {
