@@ -136,11 +136,14 @@ export type ServiceOptions = {
   nodeOptions?: string[];
 };
 
+/** The registry `service` the bench's server accepts. */
+export const BENCH_REGISTRY_SERVICE = 'registry.bench';
+
 // Settings the service reads; none may leak in from the caller's environment.
 const SERVICE_VARIABLES = [
   'HOST', 'PORT', 'PUBLIC_URL', 'DATABASE_URL', 'DATABASE_POOL_SIZE', 'DATABASE_STATEMENT_TIMEOUT', 'LOG_LEVEL', 'BODY_LIMIT',
   'SHUTDOWN_DELAY_MS', 'REDIS_URL', 'REDIS_PREFIX', 'TRUST_PROXY', 'LOGIN_MAX_FAILURES', 'LOGIN_IP_MAX_FAILURES', 'PASSWORD_MIN_LENGTH',
-  'WORKERS', 'NODE_ENV', 'NODE_OPTIONS',
+  'WORKERS', 'NODE_ENV', 'NODE_OPTIONS', 'REGISTRY_SERVICES', 'REGISTRY_ISSUER', 'REGISTRY_TOKEN_SECONDS', 'REGISTRY_PULL', 'REGISTRY_REFRESH_DAYS',
 ];
 
 /**
@@ -159,6 +162,8 @@ export async function startService(options: ServiceOptions): Promise<Running & {
     PORT: String(port),
     DATABASE_URL: `sqlite:${options.databasePath}`,
     PUBLIC_URL: options.publicUrl,
+    // The registry token endpoint on, for its case (bench/run.ts); the other cases never call it.
+    REGISTRY_SERVICES: BENCH_REGISTRY_SERVICE,
   });
   const output: string[] = [];
   const spawnedAt = performance.now();

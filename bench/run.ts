@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measure, type Measurement, type Request } from './load.ts';
-import { descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
+import { BENCH_REGISTRY_SERVICE, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
 import { BENCH_PUBLIC_URL, copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
 
@@ -88,6 +88,19 @@ const CASES: Case[] = [
     id: 'emails',
     label: 'GET emails, Bearer',
     requests: (user) => [{ method: 'GET', path: `${userPath(user)}emails/`, headers: bearer(user) }],
+  },
+  {
+    // What every docker push and pull costs first: a registry token, signed ES256, for a
+    // personal access token with the registry's scopes (docs/how-to/registry.md).
+    id: 'registry',
+    label: 'registry token, access token (Basic)',
+    requests: (user) => [
+      {
+        method: 'GET',
+        path: `/registry/token?service=${BENCH_REGISTRY_SERVICE}&scope=repository:${user.username}/app:pull,push&account=${user.username}`,
+        headers: { authorization: `Basic ${Buffer.from(`${user.username}:${user.token}`).toString('base64')}` },
+      },
+    ],
   },
   {
     id: 'patch',

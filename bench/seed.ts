@@ -26,11 +26,11 @@ import { apiResource } from '../src/oauth/paths.ts';
 import { openStore } from '../src/kernel/db/connect.ts';
 import { migrateToLatest } from '../src/kernel/db/migrate.ts';
 import { migrations } from '../src/kernel/db/migrations/index.ts';
-import { SCOPES } from '../src/auth/scopes.ts';
+import { SCOPES, TOKEN_SCOPES } from '../src/auth/scopes.ts';
 import { TOKEN_PREFIX, generateToken, tokenHint } from '../src/auth/token-format.ts';
 
 /** Bump when the generated data changes, so that cached databases are rebuilt. */
-const SEED_FORMAT = 3;
+const SEED_FORMAT = 4;
 export const BENCH_USER_COUNT = 100;
 export const CACHE_DIR = join(import.meta.dirname, '.cache');
 
@@ -229,9 +229,9 @@ async function seed(path: string, users: number): Promise<CacheMeta> {
       for (let t = 0; t < 2; t++) {
         const createdUs = joinedUs + Math.floor(random() * 300 * dayUs);
         if (isBench && t === 0) {
-          // A real token: every scope, no expiry, never used yet.
+          // A real token: every scope (the registry's too), no expiry, never used yet.
           const token = generateToken();
-          insertToken.run(id, 'bench', sha256Hex(token), tokenHint(token), SCOPES.join(' '), formatMicros(createdUs), null, null, null);
+          insertToken.run(id, 'bench', sha256Hex(token), tokenHint(token), TOKEN_SCOPES.join(' '), formatMicros(createdUs), null, null, null);
           const oauthToken = randomBytes(32).toString('base64url');
           const payload = { iat: Math.floor(Date.now() / 1000), exp: oauthExpiry, accountId: String(id), clientId: 'bench', grantId: `bench-${id}`, scope: SCOPES.join(' '), aud: apiResource(BENCH_PUBLIC_URL), kind: 'AccessToken' };
           const grantId = `bench-${id}`;
