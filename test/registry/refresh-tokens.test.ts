@@ -7,6 +7,7 @@ import { USE_A_TOKEN_DETAIL } from '../../src/auth/sign-in.ts';
 import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { listRefreshTokens, revokeRefreshToken } from '../../src/registry/refresh-tokens.ts';
 import { revokeToken } from '../../src/tokens/tokens.service.ts';
+import { deleteAccount } from '../../src/users/deletion.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
@@ -123,6 +124,11 @@ describe('refresh tokens (offline_token, access_type=offline)', () => {
     await setPassword(t.deps, 'rtdave', 'a brand new password 42');
     expect((await refresh(first, 'repository:rtdave/a:pull')).statusCode).toBe(401);
     expect(await listRefreshTokens(t.deps, 'rtdave')).toEqual([]);
+    // A deleted account's go with it.
+    await login();
+    const id = user.id;
+    await deleteAccount(t.deps, 'rtdave');
+    expect(await t.store.db.selectFrom('registry_refresh_tokens').select('id').where('user_id', '=', id).execute()).toEqual([]);
   });
 
   it('lasts REGISTRY_REFRESH_DAYS', async () => {
