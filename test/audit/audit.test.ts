@@ -328,6 +328,8 @@ describe('recordAuditEvent and listAuditEvents', () => {
         'recovery_code_used',
         'two_factor_disabled',
         'two_factor_reset',
+        'registry_refresh_token_issued',
+        'registry_refresh_token_revoked',
       ].sort(),
     );
   });
