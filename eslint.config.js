@@ -10,6 +10,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      // f?.(await g()) skips g() when f is absent: work that must happen (a throttle's count) then never does.
+      'no-restricted-syntax': ['error', { selector: 'CallExpression[optional=true] AwaitExpression', message: 'Await outside an optional call: f?.(await g()) skips g() when f is undefined.' }],
     },
   },
   // The dependency-cruiser configuration is CommonJS, as that tool reads it.

@@ -12,6 +12,7 @@ import type { Clock } from './kernel/clock.ts';
 import type { Store } from './kernel/db/store.ts';
 import { createDeps, createServerSignIn } from './wiring.ts';
 import { registerAccessControl } from './http/access.ts';
+import { registerIdempotency } from './http/idempotency.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
 import { discardRestOfBody } from './http/linger.ts';
 import { answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
@@ -156,6 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const signIn = createServerSignIn(deps, throttle, authCache);
   registerAccessControl(app, signIn, metrics);
+  registerIdempotency(app, deps);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
@@ -190,6 +192,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    // Every 429 and 503 says when to come back; those that know better have said so already.
+    if ((reply.statusCode === 429 || reply.statusCode === 503) && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     if (reply.statusCode === 413 && !lifecycle.draining) {
       // Fastify asks for Connection: close after a refused body; read the rest instead, so the
       // client gets to read the 413 (see linger.ts).

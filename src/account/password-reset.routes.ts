@@ -4,6 +4,7 @@
 // by its limits), and the second carries the link's token, which is the secret a CSRF token would
 // be; both refuse a form posted from another site (Fetch Metadata, Origin). The reset page's URL
 // holds the token, so it sends no Referer (header and <meta>).
+import { rateLimitHeaders } from '../kernel/rate-limit-fields.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
 import { toApiError } from '../http/error-handler.ts';
@@ -65,7 +66,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: ResetDeps
 
   app.post(FORGOT_PASSWORD_PATH, options, async (request, reply) => {
     if (isCrossSiteForm(request, publicOrigin)) return expired(reply);
-    const wait = await deps.resetThrottle.consumeIp(request.ip);
+    const wait = await deps.resetThrottle.consumeIp(request.ip, (state) => reply.headers(rateLimitHeaders(state)));
     if (wait !== undefined) {
       reply.header('retry-after', String(wait));
       const minutes = Math.max(1, Math.ceil(wait / 60));

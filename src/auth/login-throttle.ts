@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Clock } from '../kernel/clock.ts';
 import { ApiError } from '../kernel/errors.ts';
+import { rateLimitHeaders, type RateLimitState } from '../kernel/rate-limit-fields.ts';
 import { clientKey } from './client-key.ts';
 
 export type LoginThrottleOptions = {
@@ -26,10 +27,13 @@ export type Attempt = {
 };
 
 export type LoginThrottle = {
-  /** Throws a 429 (with Retry-After) when this attempt must not even be checked. */
-  check(attempt: Attempt): Promise<void>;
-  /** Counts a failure; returns how many seconds the account must now wait (0: none). */
-  failed(attempt: Attempt): Promise<number>;
+  /**
+   * Throws a 429 (with Retry-After) when this attempt must not even be checked; otherwise what is
+   * left of the client IP's budget of failures (for the RateLimit headers).
+   */
+  check(attempt: Attempt): Promise<RateLimitState>;
+  /** Counts a failure; how many seconds the account must now wait (0: none), and what is left of the IP's budget. */
+  failed(attempt: Attempt): Promise<{ wait: number; ip: RateLimitState }>;
   succeeded(attempt: Attempt): Promise<void>;
 };
 
@@ -51,6 +55,9 @@ export function waitAfterFailures(failures: number, maxFailures: number): number
   return Math.min(FIRST_WAIT_S * 2 ** (failures - maxFailures), LONGEST_WAIT_S);
 }
 
+/** The RateLimit policy of failed authentications per client IP (the per-account count is never told). */
+export const AUTH_FAILURES_POLICY = 'auth-failures';
+
 function accountKey(username: string): string {
   return username.toLowerCase().slice(0, 64); // usernames are at most 30; keep junk bounded
 }
@@ -67,30 +74,42 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const accountBlocks = limiter('login-blocked-until', 1, LONGEST_WAIT_S);
   const ipFailures = limiter('ip-failures', options.ipFailuresPerMinute, 60);
 
-  const tooMany = (msBeforeNext: number) =>
-    new ApiError('too_many_requests', { headers: { 'retry-after': String(Math.max(1, Math.ceil(msBeforeNext / 1000))) }, internal: 'throttled' });
+  const tooMany = (msBeforeNext: number, ip: RateLimitState) =>
+    new ApiError('too_many_requests', { headers: { 'retry-after': String(Math.max(1, Math.ceil(msBeforeNext / 1000))), ...rateLimitHeaders(ip) }, internal: 'throttled' });
+  /** The IP's budget of failed authentications, as the RateLimit headers say it. */
+  const ipState = (res: RateLimiterRes | null): RateLimitState => ({
+    policy: AUTH_FAILURES_POLICY,
+    quota: options.ipFailuresPerMinute,
+    windowS: 60,
+    remaining: options.ipFailuresPerMinute - (res?.consumedPoints ?? 0),
+    resetS: res ? res.msBeforeNext / 1000 : 0,
+  });
 
   return {
     async check({ username, ip }) {
       const byIp = await ipFailures.get(clientKey(ip));
-      if (byIp && byIp.consumedPoints >= options.ipFailuresPerMinute) throw tooMany(byIp.msBeforeNext);
-      if (username === undefined) return;
+      const state = ipState(byIp);
+      if (byIp && byIp.consumedPoints >= options.ipFailuresPerMinute) throw tooMany(byIp.msBeforeNext, state);
+      if (username === undefined) return state;
       // The entry's points are the moment the lock-out ends.
       const blocked = await accountBlocks.get(accountKey(username));
       const left = blocked ? blocked.consumedPoints - options.clock.nowMs() : 0;
-      if (left > 0) throw tooMany(left);
+      if (left > 0) throw tooMany(left, state);
+      return state;
     },
 
     async failed({ username, ip }) {
-      await ipFailures.consume(clientKey(ip)).catch((rejection: unknown) => {
+      const byIp = await ipFailures.consume(clientKey(ip)).catch((rejection: unknown) => {
         if (!(rejection instanceof RateLimiterRes)) throw rejection; // over the budget is expected here
+        return rejection;
       });
-      if (username === undefined) return 0;
+      const ipNow = ipState(byIp);
+      if (username === undefined) return { wait: 0, ip: ipNow };
       const key = accountKey(username);
       const failures = (await accountFailures.consume(key)).consumedPoints;
       const wait = waitAfterFailures(failures, options.maxFailures);
       if (wait > 0) await accountBlocks.set(key, Math.ceil(options.clock.nowMs() + wait * 1000), wait + BLOCK_ENTRY_EXTRA_S);
-      return wait;
+      return { wait, ip: ipNow };
     },
 
     async succeeded({ username }) {

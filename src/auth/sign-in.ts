@@ -12,6 +12,7 @@
 // Every failure of the credentials themselves is the same 401 (docs/reference/api.md), whatever
 // went wrong; the precise reason travels in `internal`, for logs, metrics and the audit trail.
 import { ApiError } from '../kernel/errors.ts';
+import type { RateLimitReport } from '../kernel/rate-limit-fields.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { AuthCache } from './auth-cache.ts';
 import { attemptOf, challenges, isPasswordTry, parseAuthorization, type Credentials } from './authorization-header.ts';
@@ -70,8 +71,11 @@ export type PasswordSignIn =
   | { ok: false; reason: 'busy'; retryAfterSeconds: number };
 
 export type SignIn = {
-  /** The caller of an API request, from its Authorization header; or the 401, 429 or 503 to answer. */
-  authorization(header: string | undefined, ip: string): Promise<Principal>;
+  /**
+   * The caller of an API request, from its Authorization header; or the 401, 429 or 503 to answer.
+   * `report` hears the client IP's budget of failed authentications (the RateLimit headers).
+   */
+  authorization(header: string | undefined, ip: string, report?: RateLimitReport): Promise<Principal>;
   /**
    * A username and a password or personal access token given other than in a header (the registry
    * token endpoint's form, `grant_type=password`): exactly what HTTP Basic with them would be.
@@ -176,8 +180,9 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
    * `check` behind the brute-force limits: a 429 before anything is checked when over them. The
    * counters are reset on success, unless `complete` says a second step is still to come.
    */
-  const throttled = async <T extends Principal>(attempt: Attempt, check: () => Promise<T>, complete: (result: T) => boolean = () => true): Promise<T> => {
-    await throttle.check(attempt);
+  const throttled = async <T extends Principal>(attempt: Attempt, check: () => Promise<T>, complete: (result: T) => boolean = () => true, report?: RateLimitReport): Promise<T> => {
+    const budget = await throttle.check(attempt); // not inside report?.(…): that would skip the check when there is no report
+    report?.(budget);
     try {
       const principal = await check();
       // A cache hit is a success already counted: no need to reset the counters on every request.
@@ -185,7 +190,8 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
       return principal;
     } catch (error) {
       if (error instanceof ApiError && error.code === 'not_authenticated') {
-        const wait = await throttle.failed(attempt);
+        const { wait, ip } = await throttle.failed(attempt);
+        report?.(ip);
         // Password attempts are audited under the name tried; a throttle is audited when it
         // engages (not on every 429 after, which would let an attacker write without limit).
         if (attempt.username !== undefined) {
@@ -216,14 +222,14 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
   };
 
   return {
-    async authorization(header, ip) {
+    async authorization(header, ip, report) {
       const credentials = parseAuthorization(header);
       const attempt = attemptOf(credentials, ip);
       // Only wrong credentials spend the per-IP budget. A request without any (a client waiting for
       // the challenge, as curl --anyauth does; an <img> on another site) is a plain 401: counting it
       // would let anyone lock out everyone behind one address, valid tokens included.
       if (!attempt) return fromCredentials(header, credentials);
-      return throttled(attempt, () => fromCredentials(header, credentials));
+      return throttled(attempt, () => fromCredentials(header, credentials), undefined, report);
     },
 
     async basic({ username, secret, ip }) {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { rateLimitHeaders } from '../kernel/rate-limit-fields.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { selfContext } from '../audit/audit-events.ts';
 import { accountOf } from '../http/access.ts';
+import { ifMatchOf, sendTagged } from '../http/conditional.ts';
 import { Type } from '@sinclair/typebox';
 import { BODY_CONTENT_TYPES, ErrorSchema, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
 import { AcceptedSchema, EmailBody, EmailSchema } from './emails.schema.ts';
@@ -27,13 +29,13 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         response: { 200: { description: 'The addresses.', ...Type.Array(emailRef) }, ...accountErrorResponses },
       },
     },
-    (request) => listUserEmails(deps, accountOf(request)),
+    async (request, reply) => sendTagged(request, reply, await listUserEmails(deps, accountOf(request))),
   );
 
   app.post(
     path,
     {
-      config: { scope: 'email_write' },
+      config: { scope: 'email_write', idempotent: true },
       schema: {
         summary: 'Add email address for a user',
         description: 'The new address is unverified and not primary; no mail is sent. At most 20 addresses per user; an address any account has is a 400.',
@@ -45,7 +47,7 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         response: { 201: { description: 'The new address.', ...emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), request.body.email, selfContext(request))),
+    async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), request.body.email, selfContext(request), ifMatchOf(request))),
   );
 
   app.delete(
@@ -68,7 +70,7 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
       },
     },
     async (request, reply) => {
-      await deleteEmail(deps, accountOf(request), request.body.email, selfContext(request));
+      await deleteEmail(deps, accountOf(request), request.body.email, selfContext(request), ifMatchOf(request));
       // The seed page and the spec show `Content-Length: 0` on this 204; Fastify would omit it.
       return reply.code(204).header('content-length', '0').send();
     },
@@ -77,7 +79,7 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
   app.post(
     `${path}verification/`,
     {
-      config: { scope: 'email_write' },
+      config: { scope: 'email_write', idempotent: true },
       schema: {
         summary: 'Send a verification link to an email address of a user',
         description:
@@ -98,7 +100,7 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
       },
     },
     async (request, reply) => {
-      const { email } = await requestVerification(deps, accountOf(request), request.body.email);
+      const { email } = await requestVerification(deps, accountOf(request), request.body.email, (state) => reply.headers(rateLimitHeaders(state)));
       return reply.code(202).send({ detail: `A verification link is on its way to ${email}.` });
     },
   );
@@ -106,7 +108,7 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
   app.post(
     `${path}primary/`,
     {
-      config: { scope: 'email_write' },
+      config: { scope: 'email_write', idempotent: true },
       schema: {
         summary: 'Make a verified email address the primary address of a user',
         description:
@@ -120,6 +122,6 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         response: { 200: { description: 'The addresses, primary first.', ...Type.Array(emailRef) }, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    async (request) => makeEmailPrimary(deps, accountOf(request), request.body.email, selfContext(request)),
+    async (request, reply) => sendTagged(request, reply, await makeEmailPrimary(deps, accountOf(request), request.body.email, selfContext(request))),
   );
 }

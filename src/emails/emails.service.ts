@@ -9,6 +9,8 @@ import { ADMIN_CONTEXT, type AuditContext, type AuditEventName } from '../audit/
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import type { AccountRef } from '../auth/principal.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
+import { entityTag, requirePrecondition } from '../kernel/entity-tags.ts';
+import { lockUserForEmailChange } from './verification.repository.ts';
 import { parseEmail, type ParsedEmail } from '../kernel/email-address.ts';
 import { deleteSecondaryEmail, findEmailByKey, findPrimaryAddress, insertEmail, listEmails, type Email } from './emails.repository.ts';
 
@@ -54,11 +56,25 @@ export function requireAddress(input: unknown): ParsedEmail {
   return parsed;
 }
 
+/**
+ * With If-Match (`ifMatch`): the list of addresses as this transaction found it, under the user's
+ * lock, must still have that tag; checked after the change itself succeeded, so that a request
+ * that fails anyway fails with its own error (RFC 9110 §13.2.1); throwing undoes the change.
+ */
+async function listTagBefore(deps: Deps, trx: Db, account: AccountRef, ifMatch: string | undefined): Promise<string | undefined> {
+  if (ifMatch === undefined) return undefined;
+  await lockUserForEmailChange(trx, deps.store.dialect, account.id);
+  return entityTag((await listEmails(trx, account.id)).map(presentEmail));
+}
+
+export type WriteConditions = { ifMatch?: string | undefined };
+
 /** Adds an unverified secondary address. No mail is sent (the seed page says so). */
-export async function addEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<EmailRepresentation> {
+export async function addEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT, conditions: WriteConditions = {}): Promise<EmailRepresentation> {
   const address = requireAddress(input);
   try {
     const row = await deps.store.write(async (trx) => {
+      const before = await listTagBefore(deps, trx, account, conditions.ifMatch);
       const inserted = await insertEmail(trx, {
         user_id: account.id,
         email: address.display,
@@ -68,6 +84,7 @@ export async function addEmail(deps: Deps, account: AccountRef, input: unknown, 
         created_at: deps.clock.nowIso(),
       });
       await recordEmailEvent(deps, trx, context, 'email_added', account, inserted.email);
+      if (before !== undefined) requirePrecondition(conditions.ifMatch, before);
       return inserted;
     });
     return presentEmail(row);
@@ -82,13 +99,15 @@ export async function addEmail(deps: Deps, account: AccountRef, input: unknown, 
   }
 }
 
-export async function deleteEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT): Promise<void> {
+export async function deleteEmail(deps: Deps, account: AccountRef, input: unknown, context: AuditContext = ADMIN_CONTEXT, conditions: WriteConditions = {}): Promise<void> {
   const address = requireAddress(input);
   try {
     await deps.store.write(async (trx) => {
+      const before = await listTagBefore(deps, trx, account, conditions.ifMatch);
       const deleted = await deleteSecondaryEmail(trx, account.id, address.key);
       if (deleted) {
         await recordEmailEvent(deps, trx, context, 'email_removed', account, deleted.email);
+        if (before !== undefined) requirePrecondition(conditions.ifMatch, before);
         return;
       }
       const existing = await findEmailByKey(trx, address.key);

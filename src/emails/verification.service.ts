@@ -4,6 +4,7 @@
 // address per hour. The link carries 32 random bytes (base64url); only their SHA-256 digest is
 // stored. It expires after 24 hours and works once. Opening it shows a page; only submitting that
 // page verifies (mail scanners follow links).
+import type { RateLimitReport } from '../kernel/rate-limit-fields.ts';
 import { sha256Hex } from '../kernel/crypto.ts';
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../kernel/errors.ts';
@@ -36,13 +37,13 @@ export function verificationLink(publicUrl: string, token: string): string {
 }
 
 /** Sends a verification link to one of the user's unverified addresses. The mail leaves after this returns. */
-export async function requestVerification(deps: VerificationDeps, account: AccountRef, input: unknown): Promise<{ email: string }> {
+export async function requestVerification(deps: VerificationDeps, account: AccountRef, input: unknown, report?: RateLimitReport): Promise<{ email: string }> {
   const address = requireAddress(input);
   const email = await findEmailByKey(deps.store.db, address.key);
   // Another account's address is "not yours" too: the answer does not say whose it is.
   if (!email || email.user_id !== account.id) throw new ApiError('invalid', { fieldErrors: { email: ['This user has no such email address.'] } });
   if (email.verified === 1) throw new ApiError('invalid', { fieldErrors: { email: ['This email address is already verified.'] } });
-  await deps.verificationThrottle.consume(address.key);
+  await deps.verificationThrottle.consume(address.key, report);
 
   const token = randomBytes(32).toString('base64url');
   const now = deps.clock.nowMs();

@@ -4,9 +4,10 @@
 // 401 → 404 → 403 (not this user) → 403 (scope) → then body errors (400, 413, 415).
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
+import { rateLimitHeaders, type RateLimitState } from '../kernel/rate-limit-fields.ts';
 import type { AccountRef, Principal } from '../auth/principal.ts';
 import { publicFailureReason, type SignIn } from '../auth/sign-in.ts';
-import type { Scope } from '../auth/scopes.ts';
+import { TOKEN_SCOPES, type Scope } from '../auth/scopes.ts';
 import type { Metrics } from '../ops/metrics.ts';
 
 declare module 'fastify' {
@@ -29,13 +30,19 @@ export function registerAccessControl(app: FastifyInstance, signIn: SignIn, metr
     if (!scope) return;
     // Authenticated answers are personal: never stored by caches on the way.
     reply.header('cache-control', 'no-store');
-    const principal = await signIn.authorization(request.headers.authorization, request.ip).catch((error: unknown) => {
+    // The client IP's budget of failed authentications, on every answer that spent or could spend it.
+    const report = (state: RateLimitState) => reply.headers(rateLimitHeaders(state));
+    const principal = await signIn.authorization(request.headers.authorization, request.ip, report).catch((error: unknown) => {
       if (error instanceof ApiError && (error.code === 'not_authenticated' || error.code === 'too_many_requests')) {
         metrics.authFailures.inc({ reason: publicFailureReason(error.internal) });
         request.log.info({ reason: error.internal }, 'authentication failed');
       }
       throw error;
     });
+    // GitHub's scope headers, on every authenticated answer (the 403s and 404 below included): what
+    // the credential carries, and what this endpoint needs.
+    reply.header('x-oauth-scopes', TOKEN_SCOPES.filter((s) => principal.scopes.has(s)).join(', '));
+    reply.header('x-accepted-oauth-scopes', scope);
     const { username } = request.params as { username: string };
     // Resolved once, here; routes and services are given it (request.account).
     const account = await signIn.account(username);

@@ -17,12 +17,12 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, lifecyc
 
   // Ready: the database answers, and we are not shutting down.
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    if (lifecycle.draining) return reply.code(503).send({ status: 'draining' });
+    if (lifecycle.draining) return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
     try {
       await Promise.race([store.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS).unref())]);
       return { status: 'ready' };
     } catch {
-      return reply.code(503).send({ status: 'database_unavailable' });
+      return reply.code(503).header('retry-after', '1').send({ status: 'database_unavailable' });
     }
   });
 

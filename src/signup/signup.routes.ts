@@ -3,6 +3,7 @@
 // with each refusal beside its field. The form is tied to this browser as the login form is: a
 // random, time-stamped value in a cookie only this host can set, and the form's token an HMAC of
 // it (src/web/csrf.ts). The invitation's secret is in the URL: the page sends no Referer.
+import { rateLimitHeaders } from '../kernel/rate-limit-fields.ts';
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
@@ -87,12 +88,12 @@ export function registerSignupPages(app: FastifyInstance, deps: SignupDeps, opti
     const values = { username: form.username ?? '', email: form.email ?? '' };
     const invitation = mode === 'invite' ? form.invitation : undefined;
     try {
-      await signUp(deps, { username: values.username, email: values.email, password: form.password ?? '', invitation, ip: request.ip });
+      await signUp(deps, { username: values.username, email: values.email, password: form.password ?? '', invitation, ip: request.ip, report: (state) => reply.headers(rateLimitHeaders(state)) });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === 'permission_denied') return invitationProblem(reply, (error.internal ?? 'unknown') as keyof typeof INVITATION_PROBLEMS);
       if (error.code === 'too_many_requests') {
-        reply.header('retry-after', error.headers['retry-after'] ?? '3600');
+        reply.headers(error.headers); // Retry-After and the RateLimit fields
         const minutes = Math.max(1, Math.ceil(Number(error.headers['retry-after'] ?? 3600) / 60));
         return send(reply, 429, messagePage('Too many sign-ups', `Too many accounts were asked for from your network in the last hour. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`));
       }

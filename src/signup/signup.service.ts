@@ -9,6 +9,7 @@
 //
 // An invitation is a link the operator makes for one address: 32 random bytes (base64url), of
 // which only the SHA-256 digest is stored; it works once, for that address, until it expires.
+import type { RateLimitReport } from '../kernel/rate-limit-fields.ts';
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../kernel/crypto.ts';
 import { formatDate } from '../kernel/clock.ts';
@@ -70,7 +71,7 @@ function refusedInvitation(state: Exclude<InvitationState['state'], 'valid'> | '
   return new ApiError('permission_denied', { detail: 'Signing up needs a valid invitation.', internal: state });
 }
 
-export type SignupInput = { username: string; email: string; password: string; invitation?: string | undefined; ip: string };
+export type SignupInput = { username: string; email: string; password: string; invitation?: string | undefined; ip: string; report?: RateLimitReport | undefined };
 
 /**
  * Makes an account with an unverified address and mails its verification link; or, when the
@@ -81,7 +82,7 @@ export type SignupInput = { username: string; email: string; password: string; i
 export async function signUp(deps: SignupDeps, input: SignupInput): Promise<void> {
   const mode = deps.config.signup;
   if (mode === 'closed') throw new ApiError('not_found');
-  await deps.signupThrottle.consume(input.ip);
+  await deps.signupThrottle.consume(input.ip, input.report);
 
   // A malformed address is reported by createUser, with the other fields' problems.
   const parsed = parseEmail(input.email.trim());

@@ -60,4 +60,10 @@ export async function setUserActive(db: Db, userId: number, active: boolean, at:
   return Number(result.numUpdatedRows) === 1;
 }
 
-
+/**
+ * Takes the user's row lock on PostgreSQL, so that a write checked against what it read (If-Match)
+ * sees no other write in between. SQLite's writers are serialised already.
+ */
+export async function lockUser(db: Db, dialect: 'sqlite' | 'postgres', userId: number): Promise<void> {
+  if (dialect === 'postgres') await db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+}

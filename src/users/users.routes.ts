@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Deps } from '../kernel/deps.ts';
 import { accountOf } from '../http/access.ts';
+import { ifMatchOf, sendTagged } from '../http/conditional.ts';
 import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
 import { Type } from '@sinclair/typebox';
 import { PatchUserBody, UserSchema } from './users.schema.ts';
@@ -24,7 +25,7 @@ export function registerUserRoutes(fastify: FastifyInstance, deps: Deps): void {
         response: { 200: userRef, ...accountErrorResponses },
       },
     },
-    (request) => getUser(deps, accountOf(request).id),
+    async (request, reply) => sendTagged(request, reply, await getUser(deps, accountOf(request).id)),
   );
 
   app.patch(
@@ -42,6 +43,6 @@ export function registerUserRoutes(fastify: FastifyInstance, deps: Deps): void {
         response: { 200: userRef, ...accountErrorResponses, ...bodyErrorResponses },
       },
     },
-    (request) => updateProfile(deps, accountOf(request).id, request.body),
+    async (request, reply) => sendTagged(request, reply, await updateProfile(deps, accountOf(request).id, request.body, ifMatchOf(request))),
   );
 }

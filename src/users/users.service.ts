@@ -8,6 +8,7 @@ import type { Db } from '../kernel/db/database.ts';
 import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { listAuditEvents, recordAuditEvent, type AuditEvent, type AuditQuery } from '../audit/audit.service.ts';
 import { constraintViolation } from '../kernel/db/store.ts';
+import { entityTag, requirePrecondition } from '../kernel/entity-tags.ts';
 import { parseEmail } from '../kernel/email-address.ts';
 import { passwordProblem } from '../auth/passwords.ts';
 import { isValidUsername, USERNAME_RULE } from './username.ts';
@@ -22,6 +23,7 @@ import {
   findUserWithPrimaryEmail,
   insertUser,
   listUsersWithPrimaryEmail,
+  lockUser,
   setUserActive,
   updateUser,
   type User,
@@ -59,13 +61,30 @@ export async function getUser(deps: Deps, userId: number): Promise<UserRepresent
   return presentUser(row, deps.config.publicUrl);
 }
 
-/** PATCH: only the fields sent are written, in one UPDATE, so concurrent PATCHes of other fields survive. */
-export async function updateProfile(deps: Deps, userId: number, input: Record<string, unknown>): Promise<UserRepresentation> {
+/**
+ * PATCH: only the fields sent are written, in one UPDATE, so concurrent PATCHes of other fields
+ * survive. With `ifMatch` (If-Match), the user as this transaction found it must still have that
+ * tag (src/kernel/entity-tags.ts), checked and written under the user's lock: no lost update
+ * between two clients.
+ */
+export async function updateProfile(deps: Deps, userId: number, input: Record<string, unknown>, options: { ifMatch?: string | undefined } = {}): Promise<UserRepresentation> {
   const changes = validateProfileChanges(input);
-  if (Object.keys(changes).length > 0) {
-    await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }));
+  const { ifMatch } = options;
+  if (ifMatch === undefined) {
+    if (Object.keys(changes).length > 0) {
+      await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }));
+    }
+    return getUser(deps, userId);
   }
-  return getUser(deps, userId);
+  return deps.store.write(async (trx) => {
+    await lockUser(trx, deps.store.dialect, userId);
+    const before = await findUserWithPrimaryEmail(trx, userId);
+    if (!before) throw new ApiError('not_found');
+    requirePrecondition(ifMatch, entityTag(presentUser(before, deps.config.publicUrl)));
+    if (Object.keys(changes).length === 0) return presentUser(before, deps.config.publicUrl);
+    await updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() });
+    return presentUser((await findUserWithPrimaryEmail(trx, userId))!, deps.config.publicUrl);
+  });
 }
 
 /**

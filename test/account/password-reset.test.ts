@@ -227,6 +227,9 @@ describe('forgotten password', () => {
     for (let i = 0; i < 4; i++) answers.push(await forgot('popular', ip));
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
+    // The RateLimit headers tell the per-IP budget only: the per-account count would tell that the account exists.
+    expect(answers.map((a) => a.headers.ratelimit)).toEqual(['"password-reset-requests";r=19;', '"password-reset-requests";r=18;', '"password-reset-requests";r=17;', '"password-reset-requests";r=16;'].map((p) => expect.stringContaining(p)));
+    expect(answers[0]!.headers['ratelimit-policy']).toBe('"password-reset-requests";q=20;w=3600');
     await smtp.waitFor(() => smtp.messages.slice(before).filter((m) => m.to.includes('popular@example.com')).length >= 3);
     await expectNoMailTo('nobody-else', before);
     expect(smtp.messages.slice(before).filter((m) => m.to.includes('popular@example.com'))).toHaveLength(3);
@@ -238,6 +241,7 @@ describe('forgotten password', () => {
     expect(limited.statusCode).toBe(429);
     expectPageHeaders(limited, { referrerPolicy: 'no-referrer', https: true });
     expect(limited.body).toContain('Too many password reset requests');
+    expect(limited.headers.ratelimit).toMatch(/^"password-reset-requests";r=0;t=\d+$/);
     const wait = Number(limited.headers['retry-after']);
     expect(wait).toBeGreaterThan(3500);
     expect(wait).toBeLessThanOrEqual(3600);

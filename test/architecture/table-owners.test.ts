@@ -32,6 +32,7 @@ const OWNERS: Record<string, readonly string[]> = {
   registry_keys: ['registry'],
   registry_admins: ['registry'],
   registry_refresh_tokens: ['registry'],
+  idempotency_keys: ['http'],
 };
 // `accounts import` restores every table of a dump, in one transaction, checked as a whole.
 const WRITES_EVERYTHING = ['transfer'];

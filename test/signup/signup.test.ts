@@ -91,11 +91,17 @@ describe('with REDIS_URL, the per-IP count of sign-ups is shared by every instan
     const [onA, onB] = [browserAt(a.app, '198.51.100.9'), browserAt(b.app, '198.51.100.9')];
     await Promise.all([onA.get('/account/signup'), onB.get('/account/signup')]);
     const statuses = [];
+    const limits = [];
     for (let i = 0; i <= SIGNUPS_PER_IP_PER_HOUR; i++) {
       const browser = i % 2 === 0 ? onA : onB;
-      statuses.push((await browser.post('/account/signup', { username: 'x', email: `shared${i}@example.com`, password: PASSWORD })).statusCode);
+      const res = await browser.post('/account/signup', { username: 'x', email: `shared${i}@example.com`, password: PASSWORD });
+      statuses.push(res.statusCode);
+      limits.push(res.headers.ratelimit);
+      expect(res.headers['ratelimit-policy']).toBe(`"signups";q=${SIGNUPS_PER_IP_PER_HOUR};w=3600`);
     }
     expect(statuses).toEqual([...Array<number>(SIGNUPS_PER_IP_PER_HOUR).fill(400), 429]);
+    // RateLimit counts down, the same on both instances, and is 0 on the 429 (with Retry-After).
+    expect(limits.map((l) => /r=(\d+)/.exec(String(l))?.[1])).toEqual([...Array.from({ length: SIGNUPS_PER_IP_PER_HOUR }, (_, i) => String(SIGNUPS_PER_IP_PER_HOUR - 1 - i)), '0']);
     expect(await redis.keys(`${prefix}signups*`)).toHaveLength(1);
   });
 });

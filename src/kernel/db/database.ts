@@ -185,10 +185,23 @@ export type Tables = {
   registry_keys: RegistryKeyRow;
   registry_admins: { user_id: number; granted_at: string };
   registry_refresh_tokens: RegistryRefreshTokenRow;
+  idempotency_keys: IdempotencyKeyRow;
 };
 
 /** A signing key of the registry token server (src/registry/keys.ts). */
 export type RegistryKeyRow = { id: Generated<number>; private_key: string; certificate: string; created_at: string; active_from: string; retired_at: string | null };
+
+/** An Idempotency-Key of the API (src/http/idempotency.ts); status NULL while its request runs. */
+export type IdempotencyKeyRow = {
+  user_id: number;
+  idempotency_key: string;
+  fingerprint: string;
+  status: number | null;
+  headers: string | null;
+  body: string | null;
+  created_at: string;
+  expires_at: string;
+};
 
 /** What `docker login` keeps (src/registry/refresh-tokens.ts): a refresh token of the registry token server. */
 export type RegistryRefreshTokenRow = {

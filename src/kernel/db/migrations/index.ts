@@ -11,6 +11,7 @@ import * as deletedAccounts from './2026-12-02-03-deleted-accounts.ts';
 import * as sessionDetails from './2026-12-02-04-session-details.ts';
 import * as twoFactor from './2026-12-02-05-two-factor.ts';
 import * as registry from './2026-12-02-06-registry.ts';
+import * as idempotencyKeys from './2026-12-03-01-idempotency-keys.ts';
 
 export type Migration = {
   name: string;
@@ -18,4 +19,4 @@ export type Migration = {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 };
 
-export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails, twoFactor, registry];
+export const migrations: readonly Migration[] = [initial, auditEvents, emailVerifications, sessions, oauth, signup, passwordResets, deletedAccounts, sessionDetails, twoFactor, registry, idempotencyKeys];
