@@ -13,6 +13,7 @@ import type { Store } from './kernel/db/store.ts';
 import { createDeps, createServerSignIn } from './wiring.ts';
 import { registerAccessControl } from './http/access.ts';
 import { registerIdempotency } from './http/idempotency.ts';
+import { registerSecurityLogRoutes } from './audit/events.routes.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
 import { discardRestOfBody } from './http/linger.ts';
 import { answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
@@ -208,6 +209,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerUserRoutes(app, deps);
+  registerSecurityLogRoutes(app, deps);
   registerEmailRoutes(app, { ...deps, mailer, verificationThrottle });
   registerVerificationPages(app, deps);
   const providerSecrets = await providerSecretsReady;

@@ -110,6 +110,8 @@ export type SettingsView = {
   newToken?: { token: string; name: string } | undefined;
   /** The registry logins section (src/registry/registry-logins.pages.ts), when the registry token endpoint is on. */
   registryLogins?: Html;
+  /** The security log section (src/audit/security-log.pages.ts). */
+  securityLog?: Html;
   /** The two-factor section (src/two-factor/two-factor.pages.ts), and whether two-factor is on. */
   twoFactor?: Html;
   twoFactorOn?: boolean;
@@ -283,6 +285,7 @@ export function settingsPage(view: SettingsView): Html {
 !${view.registryLogins ?? ''}
 !${password}
 !${sessions}
+!${view.securityLog ?? ''}
 !${view.twoFactor ?? ''}
 !${deleteAccountSection({ base, csrfToken, username: user.username, errors: state?.form === DELETE_FORM ? state.errors : undefined, typed: value(DELETE_FORM, 'confirm_username', ''), twoFactorOn: view.twoFactorOn ?? false, passkeys: view.twoFactorPasskeys ?? false })}
 </main>`,

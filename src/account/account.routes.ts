@@ -25,6 +25,8 @@ import { isWellFormedToken, tokenHint } from '../auth/token-format.ts';
 import { getUser, setPassword, updateProfile } from '../users/users.service.ts';
 import { resendSignupVerification } from '../signup/signup.service.ts';
 import { errorsFor, EXPIRY_CHOICES, loginPage, noticeFor, settingsPage, type FormErrors } from './account.pages.ts';
+import { listSecurityLog } from '../audit/audit.service.ts';
+import { securityLogSection } from '../audit/security-log.pages.ts';
 import { listRefreshTokens, revokeRefreshToken } from '../registry/refresh-tokens.ts';
 import { REGISTRY_LOGIN_REVOKE_PATH, registryLoginsSection } from '../registry/registry-logins.pages.ts';
 import { registerAccountDeletion } from './deletion.routes.ts';
@@ -142,7 +144,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
 
   const renderSettings = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { state?: FormErrors; newToken?: { token: string; name: string }; notice?: string }) => {
     const session = sessionOf(request);
-    const [user, emails, tokens, applications, sessions, factors, logins] = await Promise.all([
+    const [user, emails, tokens, applications, sessions, factors, logins, log] = await Promise.all([
       getUser(deps, session.userId),
       listUserEmails(deps, accountOf(request)),
       listTokens(deps, session.username),
@@ -150,14 +152,17 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
       listSignIns(deps, session.userId, browserOf(request)),
       twoFactorStatus(deps, session.userId),
       deps.config.registryServices.length > 0 ? listRefreshTokens(deps, session.username) : undefined,
+      // A cursor the page did not make starts from the newest.
+      listSecurityLog(deps, accountOf(request), { cursor: queryParam(request, 'log'), limit: 20 }).catch(() => listSecurityLog(deps, accountOf(request), { limit: 20 })),
     ]);
+    const securityLog = securityLogSection({ base: basePath, username: session.username, ...log });
     const registryLogins = logins && registryLoginsSection({ base: basePath, csrfToken: session.csrfToken, logins, errors: errorsFor(extra.state, 'registry_login_revoke', 'registry_login') });
     const twoFactor = twoFactorSection({ base: basePath, csrfToken: session.csrfToken, status: factors, ...(extra.state ? { form: extra.state.form, errors: extra.state.errors } : {}) });
     const mustEnrol = deps.config.require2fa && !factors.on;
     return send(
       reply,
       status,
-      settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, registryLogins, twoFactor, twoFactorOn: factors.on, twoFactorPasskeys: factors.passkeys.length > 0, mustEnrol, ...extra }),
+      settingsPage({ base: basePath, csrfToken: session.csrfToken, passwordMinLength: deps.config.passwordMinLength, user, emails, tokens, applications, sessions, registryLogins, securityLog, twoFactor, twoFactorOn: factors.on, twoFactorPasskeys: factors.passkeys.length > 0, mustEnrol, ...extra }),
     );
   };
 
@@ -171,7 +176,7 @@ export function registerAccountPages(app: FastifyInstance, deps: VerificationDep
   const startSession = async (request: FastifyRequest, reply: FastifyReply, account: AccountRef, factor: FactorMethod | null) => {
     // Kept for the list of the user's sessions only: the User-Agent is the client's word.
     const origin = { userAgent: storableUserAgent(request.headers['user-agent']), ip: request.ip };
-    cookies.set(reply, SESSION_COOKIE, await createSession(deps, account.id, origin, factor));
+    cookies.set(reply, SESSION_COOKIE, await createSession(deps, account, origin, factor));
     loginCookie.jar.clear(reply, loginCookie.name);
     return seeOther(reply, `${basePath}/`);
   };

@@ -8,6 +8,8 @@ import { sha256Hex } from '../kernel/crypto.ts';
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../kernel/deps.ts';
 import { formatDate } from '../kernel/clock.ts';
+import { recordAuditEvent } from '../audit/audit.service.ts';
+import type { AccountRef } from '../auth/principal.ts';
 import { deleteExpiredSessions, deleteSessionById, deleteUserSessions, findSessionByDigest, insertSession, touchSession } from './sessions.repository.ts';
 
 export type ActiveSession = { id: number; userId: number; username: string };
@@ -18,8 +20,12 @@ const TOUCH_RESOLUTION_MS = 60_000;
 /** Where a session was started from, for the list of the user's sessions (display only). */
 export type SessionOrigin = { userAgent?: string | undefined; ip?: string | undefined };
 
-/** Starts a session for the user; returns the id to put in the cookie. `secondFactor`: the factor given at this login, if any. */
-export async function createSession(deps: Deps, userId: number, origin: SessionOrigin = {}, secondFactor: string | null = null): Promise<string> {
+/**
+ * Starts a session for the user (a sign-in, recorded as `signed_in`); returns the id to put in the
+ * cookie. `secondFactor`: the factor given at this login, if any.
+ */
+export async function createSession(deps: Deps, account: AccountRef, origin: SessionOrigin = {}, secondFactor: string | null = null): Promise<string> {
+  const userId = account.id;
   const sessionId = randomBytes(32).toString('base64url');
   const now = deps.clock.nowMs();
   const nowIso = deps.clock.nowIso();
@@ -35,6 +41,8 @@ export async function createSession(deps: Deps, userId: number, origin: SessionO
       ip: origin.ip ?? null,
       second_factor: secondFactor,
     });
+    const detail = { via: 'account_page', ...(secondFactor ? { second_factor: secondFactor } : {}) };
+    await recordAuditEvent(deps, { actor: 'self', clientIp: origin.ip ?? null, event: 'signed_in', userId, username: account.username, detail }, trx);
   });
   return sessionId;
 }

@@ -2,6 +2,7 @@
 
 /** Every security-relevant event the trail records. */
 export const AUDIT_EVENTS = [
+  'signed_in',
   'login_failed',
   'login_throttled',
   'signed_up',

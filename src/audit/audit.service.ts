@@ -8,7 +8,8 @@ import type { Db } from '../kernel/db/database.ts';
 import { CONTROL_CHARACTERS } from '../kernel/text.ts';
 import type { AccountRef } from '../auth/principal.ts';
 import type { AuditContext, AuditEventName, AuditOutcome } from './audit-events.ts';
-import { insertAuditEvent, listAuditEventsNewestFirst, type AuditEventRecord } from './audit.repository.ts';
+import { insertAuditEvent, listAccountEventsPage, listAuditEventsNewestFirst, type AuditEventRecord } from './audit.repository.ts';
+import { ApiError } from '../kernel/errors.ts';
 
 /** A few facts that tell events apart: ids, names, an address. Never a password, token or hash. */
 export type AuditDetail = Record<string, string | number | boolean | null>;
@@ -105,4 +106,38 @@ export type AuditQuery = {
 export async function listAuditEvents(deps: Deps, account: AccountRef, query: AuditQuery = {}): Promise<AuditEvent[]> {
   const rows = await listAuditEventsNewestFirst(deps.store.db, { userId: account.id, username: account.username, since: query.since, limit: query.limit });
   return rows.reverse().map(presentAuditEvent);
+}
+
+/** An event as the person's own security log shows it (GET …/events/, the settings page). */
+export type SecurityEvent = Omit<AuditEvent, 'username'>;
+
+export const SECURITY_LOG_PAGE = { default: 30, max: 100 };
+
+/**
+ * A page of the account's security log, newest first, and the cursor of the next page (older
+ * events) when there is one. The cursor is opaque to clients: the last event's id, encoded.
+ */
+export async function listSecurityLog(
+  deps: Deps,
+  account: AccountRef,
+  query: { cursor?: string | undefined; limit?: number | undefined; events?: readonly string[] | undefined } = {},
+): Promise<{ events: SecurityEvent[]; next: string | undefined }> {
+  const limit = query.limit ?? SECURITY_LOG_PAGE.default;
+  const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const rows = await listAccountEventsPage(deps.store.db, { userId: account.id, username: account.username, beforeId, events: query.events, limit: limit + 1 });
+  const page = rows.slice(0, limit).map((row) => {
+    const { username: _username, ...event } = presentAuditEvent(row);
+    return event;
+  });
+  return { events: page, next: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : undefined };
+}
+
+function encodeCursor(id: number): string {
+  return Buffer.from(`before:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^before:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new ApiError('invalid', { detail: 'The cursor is not one this API gave: follow the Link header.', fieldErrors: { cursor: ['Invalid cursor.'] } });
+  return Number(match[1]);
 }

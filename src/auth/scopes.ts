@@ -1,9 +1,11 @@
-// The four scopes of the Accounts API. Independent: a write scope does not imply the read one.
+// The scopes of the Accounts API: v1.1's four, and security_read (the person's own security log,
+// GET …/events/). Independent: a write scope does not imply the read one. Tokens made before
+// security_read existed keep the scopes they had; a password carries every one.
 // Personal access tokens may also carry the registry's three (Docker Hub's access levels, for the
 // registry token server in src/registry): repo_read (pull), repo_write (pull, push), repo_delete
 // (pull, push, delete). They grant nothing on the API, and the API's four grant nothing in a registry.
 
-export const SCOPES = ['profile_read', 'profile_write', 'email_read', 'email_write'] as const;
+export const SCOPES = ['profile_read', 'profile_write', 'email_read', 'email_write', 'security_read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const REGISTRY_SCOPES = ['repo_read', 'repo_write', 'repo_delete'] as const;

@@ -5,7 +5,22 @@ import { selfContext } from '../audit/audit-events.ts';
 import { accountOf } from '../http/access.ts';
 import { ifMatchOf, sendTagged } from '../http/conditional.ts';
 import { Type } from '@sinclair/typebox';
-import { BODY_CONTENT_TYPES, ErrorSchema, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
+import {
+  BODY_CONTENT_TYPES,
+  ConditionalReadHeaders,
+  ConditionalWriteHeaders,
+  ErrorSchema,
+  IdempotencyKeyHeader,
+  IdempotentWriteHeaders,
+  UsernameParams,
+  accountErrorResponses,
+  bodyErrorResponses,
+  idempotencyResponses,
+  notModifiedResponses,
+  preconditionResponses,
+  securityFor,
+  successHeaders,
+} from '../http/schemas.ts';
 import { AcceptedSchema, EmailBody, EmailSchema } from './emails.schema.ts';
 import { addEmail, deleteEmail, listUserEmails } from './emails.service.ts';
 import { makeEmailPrimary, requestVerification, type VerificationDeps } from './verification.service.ts';
@@ -26,7 +41,8 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         tags: ['emails'],
         security: securityFor('email_read'),
         params: UsernameParams,
-        response: { 200: { description: 'The addresses.', ...Type.Array(emailRef) }, ...accountErrorResponses },
+        headers: ConditionalReadHeaders,
+        response: { 200: { description: 'The addresses.', headers: successHeaders({ etag: true }), ...Type.Array(emailRef) }, ...notModifiedResponses, ...accountErrorResponses },
       },
     },
     async (request, reply) => sendTagged(request, reply, await listUserEmails(deps, accountOf(request))),
@@ -43,8 +59,15 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         security: securityFor('email_write'),
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
+        headers: IdempotentWriteHeaders,
         body: EmailBody,
-        response: { 201: { description: 'The new address.', ...emailRef }, ...accountErrorResponses, ...bodyErrorResponses },
+        response: {
+          201: { description: 'The new address.', headers: successHeaders({ idempotent: true }), ...emailRef },
+          ...accountErrorResponses,
+          ...bodyErrorResponses,
+          ...idempotencyResponses,
+          ...preconditionResponses,
+        },
       },
     },
     async (request, reply) => reply.code(201).send(await addEmail(deps, accountOf(request), request.body.email, selfContext(request), ifMatchOf(request))),
@@ -61,11 +84,13 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         security: securityFor('email_write'),
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
+        headers: ConditionalWriteHeaders,
         body: EmailBody,
         response: {
-          204: { description: 'Deleted; empty body.', type: 'null' },
+          204: { description: 'Deleted; empty body.', headers: successHeaders(), type: 'null' },
           ...accountErrorResponses,
           ...bodyErrorResponses,
+          ...preconditionResponses,
         },
       },
     },
@@ -90,11 +115,13 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         security: securityFor('email_write'),
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
+        headers: IdempotencyKeyHeader,
         body: EmailBody,
         response: {
-          202: { description: 'The mail is on its way.', ...Type.Ref(AcceptedSchema) },
+          202: { description: 'The mail is on its way.', headers: successHeaders({ idempotent: true }), ...Type.Ref(AcceptedSchema) },
           ...accountErrorResponses,
           ...bodyErrorResponses,
+          ...idempotencyResponses,
           429: { description: 'Too many failed authentications, or already 5 verification mails to this address in the last hour; see Retry-After.', ...Type.Ref(ErrorSchema) },
         },
       },
@@ -118,8 +145,14 @@ export function registerEmailRoutes(fastify: FastifyInstance, deps: Verification
         security: securityFor('email_write'),
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
+        headers: IdempotencyKeyHeader,
         body: EmailBody,
-        response: { 200: { description: 'The addresses, primary first.', ...Type.Array(emailRef) }, ...accountErrorResponses, ...bodyErrorResponses },
+        response: {
+          200: { description: 'The addresses, primary first.', headers: successHeaders({ etag: true, idempotent: true }), ...Type.Array(emailRef) },
+          ...accountErrorResponses,
+          ...bodyErrorResponses,
+          ...idempotencyResponses,
+        },
       },
     },
     async (request, reply) => sendTagged(request, reply, await makeEmailPrimary(deps, accountOf(request), request.body.email, selfContext(request))),

@@ -180,6 +180,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: TwoFactorD
   const logIn = async (request: FastifyRequest, reply: FastifyReply, interaction: Interaction, account: AccountRef, amr: string[]) => {
     const accountId = String(account.id);
     if (await someoneElseSignedIn(request, interaction, accountId)) await leaveLoginSession(request, interaction);
+    const detail = { via: 'oauth_login', client_id: String(interaction.params.client_id ?? ''), ...(amr.length > 0 ? { amr: amr.join(' ') } : {}) };
+    await recordAuditEvent(deps, { actor: 'self', clientIp: request.ip, event: 'signed_in', userId: account.id, username: account.username, detail });
     return finish(request, reply, { login: { accountId, amr } });
   };
 

@@ -3,7 +3,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Deps } from '../kernel/deps.ts';
 import { accountOf } from '../http/access.ts';
 import { ifMatchOf, sendTagged } from '../http/conditional.ts';
-import { BODY_CONTENT_TYPES, UsernameParams, accountErrorResponses, bodyErrorResponses, securityFor } from '../http/schemas.ts';
+import {
+  BODY_CONTENT_TYPES,
+  ConditionalReadHeaders,
+  ConditionalWriteHeaders,
+  UsernameParams,
+  accountErrorResponses,
+  bodyErrorResponses,
+  notModifiedResponses,
+  preconditionResponses,
+  securityFor,
+  successHeaders,
+} from '../http/schemas.ts';
 import { Type } from '@sinclair/typebox';
 import { PatchUserBody, UserSchema } from './users.schema.ts';
 import { getUser, updateProfile } from './users.service.ts';
@@ -22,7 +33,8 @@ export function registerUserRoutes(fastify: FastifyInstance, deps: Deps): void {
         tags: ['users'],
         security: securityFor('profile_read'),
         params: UsernameParams,
-        response: { 200: userRef, ...accountErrorResponses },
+        headers: ConditionalReadHeaders,
+        response: { 200: { ...userRef, headers: successHeaders({ etag: true }) }, ...notModifiedResponses, ...accountErrorResponses },
       },
     },
     async (request, reply) => sendTagged(request, reply, await getUser(deps, accountOf(request).id)),
@@ -39,8 +51,9 @@ export function registerUserRoutes(fastify: FastifyInstance, deps: Deps): void {
         security: securityFor('profile_write'),
         consumes: BODY_CONTENT_TYPES,
         params: UsernameParams,
+        headers: ConditionalWriteHeaders,
         body: PatchUserBody,
-        response: { 200: userRef, ...accountErrorResponses, ...bodyErrorResponses },
+        response: { 200: { ...userRef, headers: successHeaders({ etag: true }) }, ...accountErrorResponses, ...bodyErrorResponses, ...preconditionResponses },
       },
     },
     async (request, reply) => sendTagged(request, reply, await updateProfile(deps, accountOf(request).id, request.body, ifMatchOf(request))),

@@ -77,7 +77,7 @@ describe('the settings page', () => {
     expect(await leftOf(user.id)).toMatchObject({ users: 1, emails: 1, sessions: 1 });
     expect((await profile(user.username, basic(user.username, user.password))).statusCode).toBe(200);
     const events = await listAuditEvents(t.deps, user);
-    expect(events.map((e) => e.event)).toEqual(['login_failed']);
+    expect(events.map((e) => e.event)).toEqual(['signed_in', 'login_failed']);
     // Without the session's CSRF token: 403, nothing deleted.
     expect((await browser.post('/account/delete', { current_password: user.password, confirm_username: user.username }, { csrf: 'forged' })).statusCode).toBe(403);
     expect((await leftOf(user.id)).users).toBe(1);

@@ -78,7 +78,7 @@ describe('forgotten password', () => {
     const user = await makeUser(t.deps, { username: 'forgetful', email: 'forgetful@example.com' });
     const token = await makeToken(t.deps, 'forgetful', ['profile_read']);
     // Another session of the account page, and a login session at the authorization server.
-    const otherSession = await createSession(t.deps, user.id);
+    const otherSession = await createSession(t.deps, { id: user.id, username: user.username });
     const browser = browserFor(t.app);
     expect((await browser.login('forgetful', user.password)).statusCode).toBe(303);
     await t.store.write((trx) =>

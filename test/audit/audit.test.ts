@@ -303,6 +303,7 @@ describe('recordAuditEvent and listAuditEvents', () => {
   it('names every event of the vocabulary, and no other', () => {
     expect([...AUDIT_EVENTS].sort()).toEqual(
       [
+        'signed_in',
         'login_failed',
         'login_throttled',
         'password_changed',

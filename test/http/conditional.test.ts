@@ -128,7 +128,7 @@ describe('scope headers', () => {
     expect(notYours.statusCode).toBe(403);
     expect(notYours.headers['x-accepted-oauth-scopes']).toBe('email_read');
     const password = await a.app.inject({ url: `/api/v1.1/users/${user.username}/emails/`, headers: { authorization: basic(user.username, user.password) } });
-    expect(password.headers['x-oauth-scopes']).toBe('profile_read, profile_write, email_read, email_write');
+    expect(password.headers['x-oauth-scopes']).toBe('profile_read, profile_write, email_read, email_write, security_read');
     const anonymous = await a.app.inject({ url: `/api/v1.1/users/${user.username}/` });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers['x-oauth-scopes']).toBeUndefined();

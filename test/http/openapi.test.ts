@@ -18,14 +18,16 @@ let auth: string;
 // docs/reference/api.md, "Resources" and "Order of checks and status codes"; 429 and 503
 // come from the brute-force limits and the cap on password hashing.
 const SPEC: Record<string, { scope: string; statuses: number[] }> = {
-  'get /api/v1.1/users/{username}/': { scope: 'profile_read', statuses: [200, 401, 403, 404, 405, 429, 503] },
-  'patch /api/v1.1/users/{username}/': { scope: 'profile_write', statuses: [200, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
-  'get /api/v1.1/users/{username}/emails/': { scope: 'email_read', statuses: [200, 401, 403, 404, 405, 429, 503] },
-  'post /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [201, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
-  'delete /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [204, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
+  'get /api/v1.1/users/{username}/': { scope: 'profile_read', statuses: [200, 304, 401, 403, 404, 405, 429, 503] },
+  'patch /api/v1.1/users/{username}/': { scope: 'profile_write', statuses: [200, 400, 401, 403, 404, 405, 412, 413, 415, 429, 503] },
+  'get /api/v1.1/users/{username}/emails/': { scope: 'email_read', statuses: [200, 304, 401, 403, 404, 405, 429, 503] },
+  'post /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [201, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 503] },
+  'delete /api/v1.1/users/{username}/emails/': { scope: 'email_write', statuses: [204, 400, 401, 403, 404, 405, 412, 413, 415, 429, 503] },
   // 429 is also the per-address limit on verification mails.
-  'post /api/v1.1/users/{username}/emails/verification/': { scope: 'email_write', statuses: [202, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
-  'post /api/v1.1/users/{username}/emails/primary/': { scope: 'email_write', statuses: [200, 400, 401, 403, 404, 405, 413, 415, 429, 503] },
+  'post /api/v1.1/users/{username}/emails/verification/': { scope: 'email_write', statuses: [202, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503] },
+  'post /api/v1.1/users/{username}/emails/primary/': { scope: 'email_write', statuses: [200, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503] },
+  // Beyond v1.1: the person's security log (docs/reference/api.md).
+  'get /api/v1.1/users/{username}/events/': { scope: 'security_read', statuses: [200, 401, 403, 404, 405, 429, 503] },
 };
 
 beforeAll(async () => {
@@ -138,6 +140,7 @@ describe('real responses match the documented schemas', () => {
     await check('POST', '/api/v1.1/users/docuser/emails/', 'post /api/v1.1/users/{username}/emails/', 201, { email: 'doc3@example.com' });
     await check('POST', '/api/v1.1/users/docuser/emails/verification/', 'post /api/v1.1/users/{username}/emails/verification/', 202, { email: 'doc3@example.com' });
     await check('POST', '/api/v1.1/users/docuser/emails/primary/', 'post /api/v1.1/users/{username}/emails/primary/', 200, { email: 'docuser@example.com' });
+    await check('GET', '/api/v1.1/users/docuser/events/', 'get /api/v1.1/users/{username}/events/', 200);
     // Every success the document names was answered and checked.
     const successes = operations().flatMap(({ key, op }) => Object.keys(op.responses).filter((status) => status.startsWith('2')).map((status) => `${key} ${status}`));
     expect([...exercised].filter((checked) => / 2\d\d$/.test(checked)).sort()).toEqual(successes.sort());
