@@ -19,6 +19,7 @@ export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   profile_write: 'Change your profile: full name, location, company, profile link and Gravatar address.',
   email_read: 'See your email addresses and which of them are verified.',
   email_write: 'Add and remove email addresses on your account.',
+  security_read: 'Read your security log: sign-ins and failed attempts, password and address changes, tokens, applications and second factors.',
   openid: 'Sign you in: learn that it is you, by your account number.',
   profile: 'Learn your username and full name when you sign in.',
   email: 'Learn your primary email address when you sign in.',

@@ -23,7 +23,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { AccessTokenRow, EmailRow, OAuthClientRow, UserRow } from '../kernel/db/database.ts';
 import { parseEmail } from '../kernel/email-address.ts';
 import { MAX_CLIENT_NAME_LENGTH, MAX_REDIRECT_URIS, redirectUriProblem } from '../oauth/clients.service.ts';
-import { isScope } from '../auth/scopes.ts';
+import { isTokenScope, TOKEN_SCOPES } from '../auth/scopes.ts';
 import { isValidUsername } from '../users/username.ts';
 
 export const FORMAT_NAME = 'docker-accounts';
@@ -207,9 +207,9 @@ const nullable =
 const username: Check = (v) => (typeof v === 'string' && isValidUsername(v) ? undefined : 'must be 4 to 30 lowercase letters and digits');
 const digest: Check = (v) => (typeof v === 'string' && SHA256_HEX.test(v) ? undefined : 'must be 64 lowercase hexadecimal digits');
 const scopes: Check = (v) =>
-  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isScope(s)) && new Set(v).size === v.length
+  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isTokenScope(s)) && new Set(v).size === v.length
     ? undefined
-    : 'must be a non-empty list of distinct scopes (profile_read, profile_write, email_read, email_write)';
+    : `must be a non-empty list of distinct scopes (${TOKEN_SCOPES.join(', ')})`;
 const clientId: Check = (v) => (typeof v === 'string' && CLIENT_ID.test(v) ? undefined : 'must be 1 to 128 letters, digits, "-" and "_"');
 // The rules of createClient: a name users can read on the consent page, at most 100 characters.
 const clientName: Check = (v) =>
