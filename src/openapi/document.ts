@@ -2,6 +2,7 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { Config } from '../kernel/config.ts';
 import { SCOPES } from '../auth/scopes.ts';
+import { oauthPaths } from './oauth-paths.ts';
 
 export function openApiOptions(config: Config): SwaggerOptions {
   return {
@@ -15,7 +16,7 @@ export function openApiOptions(config: Config): SwaggerOptions {
           `Tokens carry scopes (${SCOPES.join(', ')}); each operation names the one it needs. Errors are {"detail", "code", "errors"?}.\n\n` +
           "Bearer tokens are personal access tokens or OAuth 2.0 access tokens. Applications get the latter from the service's own " +
           'authorization server (authorization code flow with PKCE S256; also an OpenID Provider), whose endpoints are under /api/v1.1/o/ ' +
-          '(authorize, token, revoke, introspect, userinfo, jwks) and are not described here: they are OAuth 2.0 endpoints, described by the ' +
+          '(authorize, token, revoke and introspect are described here, under the tag oauth; userinfo and jwks are OpenID Connect\'s). OAuth clients should read the ' +
           `authorization server metadata (RFC 8414) at ${config.publicUrl}/.well-known/oauth-authorization-server ` +
           `(also ${config.publicUrl}/.well-known/openid-configuration). Their errors are OAuth's {"error", "error_description"}.`,
       },
@@ -23,6 +24,7 @@ export function openApiOptions(config: Config): SwaggerOptions {
       components: {
         securitySchemes: {
           basicAuth: { type: 'http', scheme: 'basic', description: 'Username and password (all scopes), or username and a personal access token (its scopes).' },
+          clientBasic: { type: 'http', scheme: 'basic', description: 'An OAuth client: client_id and client_secret (client_secret_basic); public clients send client_id in the form instead.' },
           bearerAuth: {
             type: 'http',
             scheme: 'bearer',
@@ -38,7 +40,8 @@ export function openApiOptions(config: Config): SwaggerOptions {
       for (const item of Object.values(paths)) {
         if (item.patch?.requestBody) item.patch.requestBody.required = false;
       }
-      return documentObject.openapiObject;
+      // The authorization server's endpoints are oidc-provider's, not routes: described by hand.
+      return { ...documentObject.openapiObject, paths: { ...paths, ...(oauthPaths as unknown as typeof paths) } } as typeof documentObject.openapiObject;
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   };

@@ -38,8 +38,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The API's operations (the authorization server's, described by hand, are checked on their own). */
 const operations = () =>
-  Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ key: `${method} ${path}`, method, path, op })));
+  Object.entries(doc.paths)
+    .filter(([path]) => !path.startsWith(OAUTH_PREFIX))
+    .flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ key: `${method} ${path}`, method, path, op })));
 
 function resolveRefs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(resolveRefs);
@@ -76,6 +79,27 @@ describe('the OpenAPI document', () => {
       const expected = docMethods.includes('GET') ? [...docMethods, 'HEAD'] : docMethods; // HEAD comes with GET
       expect(methods, url).toEqual(expected.sort());
     }
+  });
+
+  it('describes the authorization server\'s authorize, token, revoke and introspect endpoints, with OAuth\'s error shape', () => {
+    const oauth = Object.entries(doc.paths).filter(([path]) => path.startsWith(OAUTH_PREFIX));
+    expect(oauth.flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`)).sort()).toEqual([
+      'get /api/v1.1/o/authorize/',
+      'post /api/v1.1/o/introspect/',
+      'post /api/v1.1/o/revoke/',
+      'post /api/v1.1/o/token/',
+    ]);
+    const token = doc.paths['/api/v1.1/o/token/']!.post!;
+    expect(Object.keys(token.responses).sort()).toEqual(['200', '400', '401']);
+    expect(JSON.stringify(token.responses['400'])).toContain('"error"');
+  });
+
+  it('names the headers beyond v1.1: ETag, the conditional and idempotency request headers, RateLimit and scope headers', () => {
+    const get = doc.paths['/api/v1.1/users/{username}/']!.get! as Operation & { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> };
+    expect(get.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['if-none-match']);
+    expect(Object.keys(get.responses['200']!.headers!)).toEqual(expect.arrayContaining(['ETag', 'RateLimit', 'RateLimit-Policy', 'X-OAuth-Scopes', 'X-Accepted-OAuth-Scopes']));
+    const post = doc.paths['/api/v1.1/users/{username}/emails/']!.post! as unknown as { parameters: Array<{ name: string; in: string }> };
+    expect(post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['idempotency-key', 'if-match']);
   });
 
   it('marks the PATCH body optional (an absent body is a no-op) and the email bodies required', () => {
