@@ -10,6 +10,7 @@ import { registerTokenCommands } from './tokens.commands.ts';
 import { registerAuditCommands } from './audit.commands.ts';
 import { registerTransferCommands } from './transfer.commands.ts';
 import { registerRegistryCommands } from './registry.commands.ts';
+import { registerConformanceCommand } from './conformance.commands.ts';
 import { registerUserCommands } from './users.commands.ts';
 import { registerUserDeleteCommand } from './delete.commands.ts';
 import { registerClientCommands, registerGrantCommands } from './oauth.commands.ts';
@@ -79,6 +80,7 @@ export function buildProgram(): Command {
   registerGrantCommands(program);
   registerInviteCommands(program);
   registerRegistryCommands(program);
+  registerConformanceCommand(program);
   return program;
 }
 
