@@ -10,6 +10,8 @@ import { REPO } from './processes.ts';
 export type CaseResult = { id: string; label: string; workers: number; measurement: Measurement };
 
 export type WorkersRun = {
+  /** What computing the ETag of a GET user answer costs, µs per request (measured in the bench process, same code). */
+  etagMicros?: number | undefined;
   workers: number;
   processes: number;
   rssBytes: number[];
@@ -152,6 +154,16 @@ const GOALS: Goal[] = [
     },
   },
   {
+    // One process saturated (WORKERS=1): its time per request is 1e6 ÷ req/s µs of CPU at most.
+    goal: 'ETag on GET user ≤ 5% of the request (WORKERS=1)',
+    check: (run) => {
+      const m = find(run, 'bearer');
+      if (!m || run.workers !== 1 || run.etagMicros === undefined) return undefined;
+      const share = run.etagMicros / (1e6 / m.requestsPerSecond);
+      return { value: `${run.etagMicros.toFixed(1)} µs, ${pct(share)}`, ok: share <= 0.05 };
+    },
+  },
+  {
     goal: 'Resident memory after the run < 200 MB (all processes)',
     check: (run) => {
       if (run.rssBytes.length === 0) return undefined;
@@ -242,7 +254,7 @@ export function markdown(report: Report, previous: string | undefined): string {
     `- Each server run works on its own copy of the cached seeded database (bench/.cache/), so every run starts from the same state.`,
     `- The service: \`node bin/accounts.js serve\` with NODE_ENV=production, LOG_LEVEL=warn, WORKERS=1 then WORKERS=2, SQLite (WAL, synchronous=FULL), no Redis, on 127.0.0.1.`,
     `- Load: autocannon (programmatic, in the bench process) on 127.0.0.1, ${report.settings.connections} keep-alive connections, no pipelining, ${report.settings.durationS} s per case after a ${report.settings.warmupS} s warm-up of the same case. Connection *i* acts as bench user *i* (${Math.min(report.settings.connections, 100)} different users), with that user's credentials on every request. Latency percentiles are computed from every response (microsecond resolution).`,
-    `- Cases: GET /api/v1.1/users/NAME/ with Bearer; the same with Basic (username and password, the same credentials on every request of a connection: "once warm" after the warm-up); GET …/emails/ with Bearer; PATCH the user (Bearer, JSON, location alternating between two values); POST then DELETE an address (Bearer, JSON; an address unique to the connection and the run; both requests counted).`,
+    `- Cases: GET /api/v1.1/users/NAME/ with Bearer; the same with Basic (username and password, the same credentials on every request of a connection: "once warm" after the warm-up); GET …/emails/ with Bearer; PATCH the user (Bearer, JSON, location alternating between two values); POST then DELETE an address (Bearer, JSON; an address unique to the connection and the run; both requests counted); a registry token (GET /registry/token with the bench user’s personal access token over Basic, pull and push in its own namespace). The ETag goal times entityTag() on a GET user representation in the bench process (same code and Node) against the time per request of one saturated process.`,
     `- Ceiling: bench/ceiling.ts, a bare node:http server (one process) answering every request with the status, headers and ${int(report.ceilingBytes)}-byte body of a real GET user response recorded from the service, measured the same way (the same requests as the Bearer case). Ratios for WORKERS=2 are against this single-process ceiling.`,
     `- Memory: resident set size (VmRSS from /proc) of the service's processes, read after its last case.`,
     `- The load generator and the server share the machine's ${cpus().length} cores; autocannon itself keeps about one core busy, so the numbers understate what the service does on a machine of its own, and WORKERS=2 competes with the load generator for the cores.`,

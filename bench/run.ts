@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measure, type Measurement, type Request } from './load.ts';
+import { entityTag } from '../src/kernel/entity-tags.ts';
 import { BENCH_REGISTRY_SERVICE, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
 import { BENCH_PUBLIC_URL, copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
@@ -131,6 +132,17 @@ const selectedCases = CASES.filter((c) => !settings.cases || settings.cases.leng
 
 let runCounter = 0;
 
+/** µs per entityTag() of a GET user representation: the median of 5 rounds of 20,000. */
+function etagCost(representation: unknown): number {
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) entityTag(representation);
+    rounds.push(((performance.now() - started) * 1000) / 20_000);
+  }
+  return rounds.sort((a, b) => a - b)[2]!;
+}
+
 async function runCase(port: number, benchCase: Case, seeded: SeededDatabase, durationS: number): Promise<Measurement> {
   const context: Context = { users: seeded.benchUsers, password: seeded.password, run: ++runCounter };
   return measure({
@@ -244,6 +256,8 @@ async function main(): Promise<void> {
           }
         }
 
+        // A real GET user answer, for the ETag's cost (the same representation the service hashes).
+        const sampleUser = await (await fetch(`http://127.0.0.1:${service.port}${userPath(seeded.benchUsers[0]!)}`, { headers: bearer(seeded.benchUsers[0]!) })).json();
         const cases: CaseResult[] = [];
         for (const benchCase of selectedCases) {
           const measurement = await warmAndMeasure(service.port, benchCase, seeded, `WORKERS=${workers} ${benchCase.label}`);
@@ -259,7 +273,7 @@ async function main(): Promise<void> {
         // LOG_LEVEL=warn: anything written is a warning or an error.
         const logged = service.output;
         if (logged.length > 0) warn(`WORKERS=${workers}: the service wrote ${logged.length} line(s) (LOG_LEVEL=warn), e.g. ${logged[0]!.slice(0, 300)}`);
-        runs.push({ workers, processes: processes.length, rssBytes, startupMs: service.startupMs, cases });
+        runs.push({ workers, processes: processes.length, rssBytes, startupMs: service.startupMs, cases, etagMicros: etagCost(sampleUser) });
       } finally {
         await service.stop();
         rmSync(databasePath, { force: true });
