@@ -3,17 +3,16 @@
 // and the exit code is not 0.
 import { createServer, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
+import { buildListeningTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
 import { freePort } from '../support/processes.ts';
 
 let t: TestApp;
 let origin: string;
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  t = await buildTestApp({ env: { PUBLIC_URL: origin } });
-  await t.app.listen({ host: '127.0.0.1', port });
+  const listening = await buildListeningTestApp();
+  t = listening;
+  origin = listening.origin;
 });
 afterAll(() => t?.close());
 

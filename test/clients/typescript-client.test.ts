@@ -6,16 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountsClient } from '../../clients/typescript/src/index.ts';
 import { schemaFromDocument } from '../../clients/typescript/schema-from-document.ts';
-import { buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
-import { freePort } from '../support/processes.ts';
+import { buildListeningTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 let origin: string;
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  t = await buildTestApp({ env: { PUBLIC_URL: origin } });
-  await t.app.listen({ host: '127.0.0.1', port });
+  const listening = await buildListeningTestApp();
+  t = listening;
+  origin = listening.origin;
 });
 afterAll(() => t?.close());
 

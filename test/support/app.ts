@@ -15,6 +15,7 @@ import { createDeps } from '../../src/wiring.ts';
 import type { Redis } from 'ioredis';
 import type { Lifecycle } from '../../src/ops/health.routes.ts';
 import { createTestDatabase } from './database.ts';
+import { freePort } from './processes.ts';
 import type { TokenScope } from '../../src/auth/scopes.ts';
 import { createToken } from '../../src/tokens/tokens.service.ts';
 import { createUser, type UserRepresentation } from '../../src/users/users.service.ts';
@@ -32,6 +33,15 @@ export type TestApp = {
 
 export function makeTempDir(prefix = 'accounts-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A test app listening on 127.0.0.1 (for clients that speak HTTP), PUBLIC_URL its own address. */
+export async function buildListeningTestApp(options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestApp & { origin: string }> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const t = await buildTestApp({ ...options, env: { ...options.env, PUBLIC_URL: origin } });
+  await t.app.listen({ host: '127.0.0.1', port });
+  return { ...t, origin };
 }
 
 export async function buildTestApp(
