@@ -3,6 +3,7 @@
 // address, and goes to the account's primary address.
 import type { Insertable } from 'kysely';
 import type { Db, PasswordResetRow } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 /** An account a reset can be asked for, with its primary address when that address is verified. */
 export type ResetAccount = { id: number; username: string; is_active: number; verified_primary: string | null };
@@ -10,7 +11,7 @@ export type ResetAccount = { id: number; username: string; is_active: number; ve
 function accountQuery(db: Db) {
   return db
     .selectFrom('users')
-    .leftJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', 1).on('emails.verified', '=', 1))
+    .leftJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', PRIMARY).on('emails.verified', '=', 1))
     .select(['users.id', 'users.username', 'users.is_active', 'emails.email as verified_primary']);
 }
 

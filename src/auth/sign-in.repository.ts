@@ -1,6 +1,7 @@
 // The SQL the sign-in core needs: an account's credentials by its name, and the upgrade of a
 // password hash. The users feature owns the rest of the table.
 import type { Db } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 /** `primary_verified`: whether the primary address is verified (1); a self-made account signs in only once it is. */
 export type SignInAccount = { id: number; username: string; password_hash: string | null; is_active: number; primary_verified: number | null };
@@ -10,7 +11,7 @@ export function findSignInAccount(db: Db, username: string): Promise<SignInAccou
   if (username.includes('\u0000')) return Promise.resolve(undefined);
   return db
     .selectFrom('users')
-    .leftJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', 1))
+    .leftJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', PRIMARY))
     .select(['users.id', 'users.username', 'users.password_hash', 'users.is_active', 'emails.verified as primary_verified'])
     .where('users.username', '=', username)
     .executeTakeFirst();

@@ -2,6 +2,7 @@
 // a unique email_key, one primary per user, a primary that cannot be deleted, at most 20.
 import type { Insertable, Selectable } from 'kysely';
 import type { Db, EmailRow } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 export type Email = Selectable<EmailRow>;
 
@@ -36,6 +37,6 @@ export function findPrimaryAddress(db: Db, userId: number): Promise<{ email: str
     .innerJoin('emails', 'emails.user_id', 'users.id')
     .select(['emails.email', 'users.username'])
     .where('users.id', '=', userId)
-    .where('emails.is_primary', '=', 1)
+    .where('emails.is_primary', '=', PRIMARY)
     .executeTakeFirst();
 }

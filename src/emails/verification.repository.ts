@@ -2,6 +2,7 @@
 // 2026-11-23-03-email-verifications for the table.
 import type { Insertable } from 'kysely';
 import type { Db, EmailVerificationRow } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 
 export async function insertEmailVerification(db: Db, values: Insertable<EmailVerificationRow>): Promise<void> {
@@ -58,7 +59,7 @@ export async function lockUserForEmailChange(db: Db, dialect: 'sqlite' | 'postgr
 
 /** Demotes the user's primary, then promotes the (verified) address: the partial unique index sees one primary at every step. */
 export async function makePrimary(db: Db, userId: number, emailId: number): Promise<boolean> {
-  await db.updateTable('emails').set({ is_primary: 0 }).where('user_id', '=', userId).where('is_primary', '=', 1).execute();
+  await db.updateTable('emails').set({ is_primary: 0 }).where('user_id', '=', userId).where('is_primary', '=', PRIMARY).execute();
   const promoted = await db
     .updateTable('emails')
     .set({ is_primary: 1 })

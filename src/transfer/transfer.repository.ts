@@ -1,6 +1,7 @@
 // SQL for export and import. Plain functions taking the Kysely handle (or a transaction) first.
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { AccessTokenRow, Db, EmailRow, OAuthClientRow, UserRow } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 /**
  * Runs `fn` in one read-only snapshot, so a change committed while the export runs is in the dump
@@ -57,7 +58,7 @@ export function clientsAfter(db: Db, dialect: 'sqlite' | 'postgres', afterId: st
  */
 export async function clearEmailsAndTokens(db: Db, userIds: readonly number[]): Promise<void> {
   if (userIds.length === 0) return;
-  await db.updateTable('emails').set({ is_primary: 0 }).where('user_id', 'in', userIds).where('is_primary', '=', 1).execute();
+  await db.updateTable('emails').set({ is_primary: 0 }).where('user_id', 'in', userIds).where('is_primary', '=', PRIMARY).execute();
   await db.deleteFrom('emails').where('user_id', 'in', userIds).execute();
   await db.deleteFrom('access_tokens').where('user_id', 'in', userIds).execute();
 }

@@ -1,6 +1,7 @@
 // SQL for users. Plain functions taking the Kysely handle (or a transaction) first.
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db, UserRow } from '../kernel/db/database.ts';
+import { PRIMARY } from '../kernel/db/literals.ts';
 
 export type User = Selectable<UserRow>;
 export type UserWithPrimaryEmail = User & { primary_email: string };
@@ -25,7 +26,7 @@ export async function findUserWithPrimaryEmail(db: Db, userId: number): Promise<
     .selectFrom('users')
     .selectAll('users')
     .select((eb) =>
-      eb.selectFrom('emails').select('emails.email').whereRef('emails.user_id', '=', 'users.id').where('emails.is_primary', '=', 1).as('primary_email'),
+      eb.selectFrom('emails').select('emails.email').whereRef('emails.user_id', '=', 'users.id').where('emails.is_primary', '=', PRIMARY).as('primary_email'),
     )
     .where('users.id', '=', userId)
     .executeTakeFirst();
@@ -36,7 +37,7 @@ export async function findUserWithPrimaryEmail(db: Db, userId: number): Promise<
 export function listUsersWithPrimaryEmail(db: Db): Promise<UserWithPrimaryEmail[]> {
   return db
     .selectFrom('users')
-    .innerJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', 1))
+    .innerJoin('emails', (join) => join.onRef('emails.user_id', '=', 'users.id').on('emails.is_primary', '=', PRIMARY))
     .selectAll('users')
     .select('emails.email as primary_email')
     .orderBy('users.id')
