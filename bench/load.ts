@@ -20,6 +20,8 @@ export type Measurement = {
   errors: number;
   timeouts: number;
   durationS: number;
+  /** Server CPU time per response, µs (from /proc; undefined when the processes were not known). */
+  cpuMicrosPerRequest?: number | undefined;
 };
 
 export type LoadOptions = {

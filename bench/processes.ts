@@ -1,7 +1,7 @@
 // Child processes of the benchmark: the service (`node bin/accounts.js serve`) and the ceiling.
 // Every process started here is remembered and stopped by its id, also when the run fails or is
 // interrupted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -232,4 +232,25 @@ export async function idleShare(ms: number): Promise<number | undefined> {
 /** Stops whatever is still running (on failure or Ctrl-C). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...started].map((child) => stopProcess(child, 5_000)));
+}
+
+let clockTicks: number | undefined;
+/**
+ * CPU time (user + system) the processes have used, in seconds, from /proc/PID/stat (fields 14
+ * and 15, in clock ticks): what a request costs the server, whatever else the machine does.
+ */
+export function cpuSeconds(pids: readonly number[]): number | undefined {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      return undefined;
+    }
+  }
+  return total / clockTicks;
 }

@@ -87,14 +87,15 @@ export function resultsTable(report: Report): string {
     pct(c.p50 / m.p50),
     ms(m.p99),
     pct(c.p99 / m.p99),
+    m.cpuMicrosPerRequest === undefined ? '—' : int(m.cpuMicrosPerRequest),
     String(m.non2xx + m.errors + m.timeouts),
   ];
   const rows = [row('Ceiling: bare node:http, same bytes', '1', c)];
   for (const run of report.runs) for (const r of run.cases) rows.push(row(r.label, String(run.workers), r.measurement));
   return table(
-    ['Case', 'WORKERS', 'req/s', 'req/s ÷ ceiling', 'p50 ms', 'ceiling p50 ÷ p50', 'p99 ms', 'ceiling p99 ÷ p99', 'non-2xx/errors'],
+    ['Case', 'WORKERS', 'req/s', 'req/s ÷ ceiling', 'p50 ms', 'ceiling p50 ÷ p50', 'p99 ms', 'ceiling p99 ÷ p99', 'CPU µs/req', 'non-2xx/errors'],
     rows,
-    [false, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true],
   );
 }
 
@@ -261,7 +262,7 @@ export function markdown(report: Report, previous: string | undefined): string {
     '',
     '## Results',
     '',
-    'Ratios: "req/s ÷ ceiling" is the share of the ceiling\'s throughput; "ceiling p50 ÷ p50" is the ceiling\'s latency divided by the case\'s (100% = as fast as the ceiling, 50% = twice as slow). POST+DELETE counts both requests.',
+    'Ratios: "req/s ÷ ceiling" is the share of the ceiling\'s throughput; "ceiling p50 ÷ p50" is the ceiling\'s latency divided by the case\'s (100% = as fast as the ceiling, 50% = twice as slow). POST+DELETE counts both requests. "CPU µs/req" is the CPU time (user + system, from /proc/PID/stat) of the server\'s processes during the measured run divided by its responses: what a request costs the server, robust when other work shares the machine.',
     '',
     resultsTable(report),
     '',

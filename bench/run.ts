@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measure, type Measurement, type Request } from './load.ts';
 import { entityTag } from '../src/kernel/entity-tags.ts';
-import { BENCH_REGISTRY_SERVICE, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
+import { BENCH_REGISTRY_SERVICE, cpuSeconds, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
 import { BENCH_PUBLIC_URL, copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
 
@@ -168,14 +168,18 @@ function checkValid(what: string, m: Measurement): void {
 }
 
 /** Warm-up (discarded), then the measured run. */
-async function warmAndMeasure(port: number, benchCase: Case, seeded: SeededDatabase, what: string): Promise<Measurement> {
+async function warmAndMeasure(port: number, benchCase: Case, seeded: SeededDatabase, what: string, serverPids?: () => number[]): Promise<Measurement> {
   if (settings.warmupS > 0) {
     const warm = await runCase(port, benchCase, seeded, settings.warmupS);
     checkValid(`${what} (warm-up)`, warm);
   }
+  const pids = serverPids?.() ?? [];
+  const cpuBefore = cpuSeconds(pids);
   const m = await runCase(port, benchCase, seeded, settings.durationS);
+  const cpuAfter = cpuSeconds(pids);
+  if (cpuBefore !== undefined && cpuAfter !== undefined && pids.length > 0 && m.responses > 0) m.cpuMicrosPerRequest = ((cpuAfter - cpuBefore) * 1e6) / m.responses;
   checkValid(what, m);
-  log(`  ${what}: ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms`);
+  log(`  ${what}: ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${m.cpuMicrosPerRequest === undefined ? '' : `, ${Math.round(m.cpuMicrosPerRequest)} µs CPU/request`}`);
   return m;
 }
 
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
           const server = await startCeiling(responseFile);
           try {
             log(`ceiling: node:http replaying ${recorded.body.length} bytes (${recorded.headers.map(([k]) => k).join(', ')})`);
-            ceiling = await warmAndMeasure(server.port, BEARER_GET, seeded, 'ceiling');
+            ceiling = await warmAndMeasure(server.port, BEARER_GET, seeded, 'ceiling', () => (server.child.pid === undefined ? [] : [server.child.pid]));
           } finally {
             await server.stop();
           }
@@ -260,7 +264,7 @@ async function main(): Promise<void> {
         const sampleUser = await (await fetch(`http://127.0.0.1:${service.port}${userPath(seeded.benchUsers[0]!)}`, { headers: bearer(seeded.benchUsers[0]!) })).json();
         const cases: CaseResult[] = [];
         for (const benchCase of selectedCases) {
-          const measurement = await warmAndMeasure(service.port, benchCase, seeded, `WORKERS=${workers} ${benchCase.label}`);
+          const measurement = await warmAndMeasure(service.port, benchCase, seeded, `WORKERS=${workers} ${benchCase.label}`, () => [pid, ...descendants(pid)]);
           cases.push({ id: benchCase.id, label: benchCase.label, workers, measurement });
         }
 
