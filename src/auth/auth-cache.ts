@@ -29,6 +29,13 @@ export type CachedToken = {
 export type AuthCache = {
   getPassword(username: string, password: string): Principal | undefined;
   setPassword(username: string, password: string, principal: Principal): void;
+  /**
+   * Runs `check` once for all the concurrent callers with the same credentials (single flight):
+   * when a cached password expires, the requests in flight for it share one hash verification
+   * instead of each running its own (and queueing for the hashing slots). Results are not kept
+   * beyond the flight; success or failure, every caller gets the same one.
+   */
+  sharePasswordCheck(username: string, password: string, check: () => Promise<Principal>): Promise<Principal>;
   getToken(digest: string): CachedToken | undefined;
   setToken(digest: string, token: CachedToken): void;
   getAccount(username: string): AccountRef | undefined;
@@ -49,12 +56,21 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   // Path users for as long as credentials: a deletion announced nowhere (the CLI without Redis)
   // must end here too, and a lookup by username every 3 s costs next to nothing.
   const accounts = createTtlCache<string, AccountRef>({ maxEntries: 100_000, ttlMs, now });
+  const inFlight = new Map<string, Promise<Principal>>();
   const credentialKey = (username: string, password: string) =>
     createHmac('sha256', secret).update(username.toLowerCase()).update('\0').update(password).digest('base64');
 
   return {
     getPassword: (username, password) => passwords.get(credentialKey(username, password)),
     setPassword: (username, password, principal) => passwords.set(credentialKey(username, password), principal),
+    sharePasswordCheck(username, password, check) {
+      const key = credentialKey(username, password);
+      const running = inFlight.get(key);
+      if (running) return running;
+      const flight = check().finally(() => inFlight.delete(key));
+      inFlight.set(key, flight);
+      return flight;
+    },
     getToken: (digest) => tokens.get(digest),
     setToken: (digest, token) => tokens.set(digest, token),
     getAccount: (username) => accounts.get(username),

@@ -143,7 +143,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
   const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<{ principal: Principal; decision: SecondFactorDecision }> => {
     const username = name.toLowerCase();
     const principal = cache.getPassword(username, password);
-    const checked = principal ? { ...principal, cached: true } : await checkPasswordOnce(username, password);
+    const checked = principal ? { ...principal, cached: true } : await cache.sharePasswordCheck(username, password, () => checkPasswordOnce(username, password));
     // Asked on every sign-in, from the cache too: the cache knows the password, not the entry point.
     const decision = await secondFactor({ id: checked.userId, username: checked.username }, via);
     // Docker Hub's and GitHub's rule: with two-factor on, the API takes tokens, not the password.
