@@ -3,12 +3,17 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db, EmailRow } from '../kernel/db/database.ts';
 import { PRIMARY } from '../kernel/db/literals.ts';
+import { preparedQuery } from '../kernel/db/prepared.ts';
 
 export type Email = Selectable<EmailRow>;
 
 /** Primary first, then in the order they were added. */
+const EMAILS_OF_USER = preparedQuery('emails_of_user', (db: Db, userId: number) =>
+  db.selectFrom('emails').selectAll().where('user_id', '=', userId).orderBy('is_primary', 'desc').orderBy('id'),
+);
+
 export function listEmails(db: Db, userId: number): Promise<Email[]> {
-  return db.selectFrom('emails').selectAll().where('user_id', '=', userId).orderBy('is_primary', 'desc').orderBy('id').execute();
+  return EMAILS_OF_USER.all(db, userId);
 }
 
 export function findEmailByKey(db: Db, emailKey: string): Promise<Email | undefined> {

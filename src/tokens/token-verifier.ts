@@ -12,9 +12,18 @@ import { findTokenByDigest, touchTokenLastUsed } from './tokens.repository.ts';
 // last_used_at is written at most once a minute per token, so reads do not become writes.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-function principalOf(token: CachedToken): Principal {
-  const scopes = new Set(token.scopes.split(' ').filter(isTokenScope));
-  return { userId: token.user_id, username: token.username, scopes, method: 'token', tokenId: token.id };
+// What a cached row means, worked out once per row rather than once per request.
+const derived = new WeakMap<CachedToken, { principal: Principal; lastUsedMs: number }>();
+
+function derivedOf(token: CachedToken): { principal: Principal; lastUsedMs: number } {
+  let known = derived.get(token);
+  if (!known) {
+    const scopes = new Set(token.scopes.split(' ').filter(isTokenScope));
+    const principal: Principal = { userId: token.user_id, username: token.username, scopes, method: 'token', tokenId: token.id };
+    known = { principal, lastUsedMs: token.last_used_at === null ? -Infinity : Date.parse(token.last_used_at) };
+    derived.set(token, known);
+  }
+  return known;
 }
 
 /** Answers for tokens of their shape (src/auth/token-format.ts); others are not theirs to judge. */
@@ -27,16 +36,20 @@ export function personalTokenVerifier(deps: Deps, cache: AuthCache): TokenVerifi
       row = await findTokenByDigest(deps.store.db, digest);
       if (row) cache.setToken(digest, row);
     }
-    const now = deps.clock.nowIso();
     if (!row) return { reason: 'invalid_token' };
     if (row.revoked_at !== null) return { reason: 'revoked_token' };
-    if (row.expires_at !== null && row.expires_at <= now) return { reason: 'expired_token' };
+    if (row.expires_at !== null && row.expires_at <= deps.clock.nowIso()) return { reason: 'expired_token' };
     if (row.is_active !== 1) return { reason: 'inactive' };
-    if (row.last_used_at === null || Date.parse(row.last_used_at) < deps.clock.nowMs() - LAST_USED_RESOLUTION_MS) {
+    const known = derivedOf(row);
+    const nowMs = deps.clock.nowMs();
+    if (known.lastUsedMs < nowMs - LAST_USED_RESOLUTION_MS) {
       const id = row.id;
+      const now = deps.clock.nowIso();
       await deps.store.write((trx) => touchTokenLastUsed(trx, id, now));
-      row.last_used_at = now; // the cached copy too, so the next request does not write again
+      // The cached copy too, so the next request does not write again.
+      row.last_used_at = now;
+      known.lastUsedMs = nowMs;
     }
-    return principalOf(row);
+    return known.principal;
   };
 }

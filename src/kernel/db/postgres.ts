@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Store } from './store.ts';
 import type { Db } from './database.ts';
+import { registerDirectReader } from './prepared.ts';
 
 // BIGINT ids and counts arrive as strings by default; every one of ours is far below 2^53.
 const INT8_OID = 20;
@@ -27,6 +28,8 @@ export function openPostgres(config: { url: string; poolSize: number; statementT
   // An idle client that loses its connection emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  // Prepared reads (prepared.ts) as named statements: parsed and planned once per connection.
+  registerDirectReader(db, async (name, text, values) => (await pool.query({ name, text, values: values as unknown[] })).rows);
 
   return {
     dialect: 'postgres',

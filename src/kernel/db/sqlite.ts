@@ -1,9 +1,10 @@
 // SQLite through better-sqlite3: one connection per process, WAL, synchronous=FULL.
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { prepareSqlitePath, unusableSqlitePath } from './sqlite-path.ts';
 import { STARTUP_LOCK_WAIT_MS, type Store } from './store.ts';
 import type { Db } from './database.ts';
+import { registerDirectReader } from './prepared.ts';
 
 // Kysely's SQLite driver prepares every query anew; preparing is a large share of a simple
 // request's CPU (see docs/BENCHMARKS.md). The application's queries are a small, fixed set of
@@ -11,19 +12,16 @@ import type { Db } from './database.ts';
 // varying number of parameters.
 const STATEMENT_CACHE_SIZE = 500;
 
-function withStatementCache(database: Sqlite.Database): SqliteDatabase {
+function statementCache(database: Sqlite.Database): (sqlText: string) => Sqlite.Statement {
   const statements = new Map<string, Sqlite.Statement>();
-  return {
-    close: () => database.close(),
-    prepare(sqlText: string) {
-      let statement = statements.get(sqlText);
-      if (!statement) {
-        statement = database.prepare(sqlText);
-        statements.set(sqlText, statement);
-        if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
-      }
-      return statement;
-    },
+  return (sqlText) => {
+    let statement = statements.get(sqlText);
+    if (!statement) {
+      statement = database.prepare(sqlText);
+      statements.set(sqlText, statement);
+      if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
+    }
+    return statement;
   };
 }
 
@@ -61,7 +59,11 @@ function configure(database: Sqlite.Database): Sqlite.Database {
 
 export function openSqlite(path: string): Store {
   const database = openDatabase(path);
-  const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const statement = statementCache(database);
+  const db: Db = new Kysely({ dialect: new SqliteDialect({ database: { close: () => database.close(), prepare: statement } }) });
+  // Prepared reads (prepared.ts) run on the connection directly unless a write transaction is open
+  // on it: then they go through Kysely and wait for it, as they must not see its uncommitted rows.
+  registerDirectReader(db, (_name, sqlText, parameters) => (database.inTransaction ? undefined : statement(sqlText).all(parameters)));
   let inUse = 0;
 
   return {
