@@ -13,6 +13,7 @@ import type { Store } from './kernel/db/store.ts';
 import { createDeps, createServerSignIn } from './wiring.ts';
 import { registerAccessControl } from './http/access.ts';
 import { registerIdempotency } from './http/idempotency.ts';
+import { addRouteHook } from './http/route-hooks.ts';
 import { registerSecurityLogRoutes } from './audit/events.routes.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
 import { discardRestOfBody } from './http/linger.ts';
@@ -180,18 +181,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       subscriber.disconnect();
     });
   }
-  app.addHook('onResponse', async (request, reply) => {
+  // The hooks every request runs take a callback rather than being async: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL: usernames must not become label values.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
   // Once closing starts, answers say Connection: close, so clients drop their keep-alive
   // connections at once and the process can exit without waiting for them to time out.
   app.addHook('preClose', async () => {
     lifecycle.draining = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     // Every 429 and 503 says when to come back; those that know better have said so already.
     if ((reply.statusCode === 429 || reply.statusCode === 503) && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
@@ -202,10 +205,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       discardRestOfBody(request.raw);
     }
     if (lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   // A body that is absent is an empty object: PATCH {} is a no-op, DELETE without one names `email`.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.schema?.body) request.body = Object.create(null);
+  addRouteHook(app, 'preValidation', (route) => route.schema?.body !== undefined, (request, _reply, done) => {
+    if (request.body === undefined) request.body = Object.create(null);
+    done();
   });
 
   registerUserRoutes(app, deps);

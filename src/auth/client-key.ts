@@ -4,6 +4,7 @@
 import { isIPv6 } from 'node:net';
 
 export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip; // IPv4 (the common case): no parsing
   const address = ip.split('%')[0]!; // a zone index (fe80::1%eth0) is not part of the address
   if (!isIPv6(address)) return ip;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);

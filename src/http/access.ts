@@ -3,6 +3,7 @@
 // onRequest, before the body is read, so the order of answers is the spec's:
 // 401 → 404 → 403 (not this user) → 403 (scope) → then body errors (400, 413, 415).
 import type { FastifyInstance } from 'fastify';
+import { addRouteHook } from './route-hooks.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { rateLimitHeaders, type RateLimitState } from '../kernel/rate-limit-fields.ts';
 import type { AccountRef, Principal } from '../auth/principal.ts';
@@ -25,7 +26,7 @@ declare module 'fastify' {
 export function registerAccessControl(app: FastifyInstance, signIn: SignIn, metrics: Metrics): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('account', null);
-  app.addHook('onRequest', async (request, reply) => {
+  addRouteHook(app, 'onRequest', (route) => route.config?.scope !== undefined, async (request, reply) => {
     const scope = request.routeOptions.config.scope;
     if (!scope) return;
     // Authenticated answers are personal: never stored by caches on the way.

@@ -6,12 +6,13 @@
 // (Retry-After: 1). Answers that a retry should not repeat (5xx, 429, 409) are not kept: the key is
 // released and a retry runs the request again. Keys live in the database, so every instance
 // sees them; expired ones are swept.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { formatDate } from '../kernel/clock.ts';
 import { sha256Hex } from '../kernel/crypto.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { accountOf } from './access.ts';
+import { addRouteHook } from './route-hooks.ts';
 import { claimKey, deleteExpiredKeys, recordAnswer, releaseKey, type KeyRef } from './idempotency.repository.ts';
 
 declare module 'fastify' {
@@ -49,8 +50,8 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): void {
   app.decorateRequest('idempotencyKey', null);
   let lastSweep = 0;
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.routeOptions.config.idempotent) return;
+  const idempotent = (route: RouteOptions) => route.config?.idempotent === true;
+  addRouteHook(app, 'preHandler', idempotent, async (request, reply) => {
     const field = request.headers['idempotency-key'];
     if (field === undefined) return;
     const key = typeof field === 'string' ? parseIdempotencyKey(field) : undefined;
@@ -85,7 +86,7 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): void {
     return reply.code(row.status).send(row.body ?? '');
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  addRouteHook(app, 'onSend', idempotent, async (request, reply, payload) => {
     const ref = request.idempotencyKey;
     if (!ref) return payload;
     request.idempotencyKey = null;
