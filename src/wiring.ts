@@ -64,7 +64,7 @@ export function createServerSignIn(deps: Deps, throttle: LoginThrottle, cache: A
     throttle,
     cache,
     personalTokens: personalTokenVerifier(deps, cache),
-    bearerTokens: [oauthTokenVerifier(deps)],
+    bearerTokens: [oauthTokenVerifier(deps, cache)],
     secondFactor: secondFactorGate(deps),
     audit: (event) => {
       const base = { actor: 'self' as const, clientIp: event.ip, userId: null, username: event.username };

@@ -1,7 +1,8 @@
 // Caches of what authentication looks up on every request:
 // - verified Basic credentials, keyed by an HMAC of the whole credential under a secret made
 //   fresh by each process (so a memory dump holds no password and keys cannot be precomputed);
-// - token lookups, by the token's digest;
+// - token lookups, by the token's digest: personal access tokens, and the authorization server's
+//   access tokens once verified (with the moment they expire, checked on every use);
 // - username → account for the path (usernames are never renamed or reused, but an account can be
 //   deleted: the entry goes with the user's credentials, and expires like them).
 // Entries live AUTH_CACHE_TTL_MS (3 s): a password change, deactivation, revocation or deletion
@@ -26,9 +27,13 @@ export type CachedToken = {
   is_active: number;
 };
 
+/** An OAuth access token verified against the database (src/oauth fills it). */
+export type CachedOAuthToken = { principal: Principal; /** The token's own expiry, epoch ms. */ expiresAtMs: number };
+
 export type AuthCache = {
   getPassword(username: string, password: string): Principal | undefined;
-  setPassword(username: string, password: string, principal: Principal): void;
+  /** Like setOAuthToken: kept only if nothing was invalidated since `generation`. */
+  setPassword(username: string, password: string, principal: Principal, generation: number): void;
   /**
    * Runs `check` once for all the concurrent callers with the same credentials (single flight):
    * when a cached password expires, the requests in flight for it share one hash verification
@@ -37,13 +42,24 @@ export type AuthCache = {
    */
   sharePasswordCheck(username: string, password: string, check: () => Promise<Principal>): Promise<Principal>;
   getToken(digest: string): CachedToken | undefined;
-  setToken(digest: string, token: CachedToken): void;
+  /** Like setOAuthToken: kept only if nothing was invalidated since `generation`. */
+  setToken(digest: string, token: CachedToken, generation: number): void;
+  getOAuthToken(digest: string): CachedOAuthToken | undefined;
+  /**
+   * Kept only if nothing was invalidated since `generation` (read before the lookup began): a
+   * lookup that raced a revocation must not put back what the revocation took out.
+   */
+  setOAuthToken(digest: string, token: CachedOAuthToken, generation: number): void;
+  /** Changes on every invalidation; read it before a lookup whose result is to be kept. */
+  generation(): number;
   getAccount(username: string): AccountRef | undefined;
   setAccount(account: AccountRef): void;
   /** Forget every credential of this user (password changed, account (de)activated or deleted), and its path entry. */
   invalidateUser(userId: number): void;
   /** Forget one token (revoked). */
   invalidateToken(tokenId: number): void;
+  /** Forget every OAuth access token (a grant, token or client ended: rare, so all of them). */
+  invalidateOAuthTokens(): void;
 };
 
 export function createAuthCache(options: { ttlMs?: number; now?: () => number } = {}): AuthCache {
@@ -53,6 +69,8 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   const now = options.now ?? Date.now;
   const passwords = createTtlCache<string, Principal>({ maxEntries: 10_000, ttlMs, now });
   const tokens = createTtlCache<string, CachedToken>({ maxEntries: 50_000, ttlMs, now });
+  const oauthTokens = createTtlCache<string, CachedOAuthToken>({ maxEntries: 50_000, ttlMs, now });
+  let generation = 0;
   // Path users for as long as credentials: a deletion announced nowhere (the CLI without Redis)
   // must end here too, and a lookup by username every 3 s costs next to nothing.
   const accounts = createTtlCache<string, AccountRef>({ maxEntries: 100_000, ttlMs, now });
@@ -62,7 +80,9 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
 
   return {
     getPassword: (username, password) => passwords.get(credentialKey(username, password)),
-    setPassword: (username, password, principal) => passwords.set(credentialKey(username, password), principal),
+    setPassword(username, password, principal, at) {
+      if (at === generation) passwords.set(credentialKey(username, password), principal);
+    },
     sharePasswordCheck(username, password, check) {
       const key = credentialKey(username, password);
       const running = inFlight.get(key);
@@ -72,18 +92,32 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
       return flight;
     },
     getToken: (digest) => tokens.get(digest),
-    setToken: (digest, token) => tokens.set(digest, token),
+    setToken(digest, token, at) {
+      if (at === generation) tokens.set(digest, token);
+    },
+    getOAuthToken: (digest) => oauthTokens.get(digest),
+    setOAuthToken(digest, token, at) {
+      if (at === generation) oauthTokens.set(digest, token);
+    },
+    generation: () => generation,
     getAccount: (username) => accounts.get(username),
     setAccount: (account) => accounts.set(account.username, { id: account.id, username: account.username }),
     invalidateUser(userId) {
+      generation += 1;
       passwords.deleteWhere((p) => p.userId === userId);
       tokens.deleteWhere((t) => t.user_id === userId);
+      oauthTokens.deleteWhere((t) => t.principal.userId === userId);
       // A deleted account's path entry would otherwise answer for it for ever. Dropped on any
       // change of the user's (the message does not say which): one lookup to make it again.
       accounts.deleteWhere((a) => a.id === userId);
     },
     invalidateToken(tokenId) {
+      generation += 1;
       tokens.deleteWhere((t) => t.id === tokenId);
+    },
+    invalidateOAuthTokens() {
+      generation += 1;
+      oauthTokens.deleteWhere(() => true);
     },
   };
 }

@@ -11,8 +11,9 @@ export function invalidationChannel(prefix: string): string {
   return `${prefix}credentials-changed`;
 }
 
-function apply(cache: AuthCache, change: Pick<CredentialChange, 'userId' | 'tokenId'>): void {
-  if (change.tokenId !== undefined) cache.invalidateToken(change.tokenId);
+function apply(cache: AuthCache, change: Pick<CredentialChange, 'userId' | 'tokenId' | 'kind'>): void {
+  if (change.kind === 'oauth') cache.invalidateOAuthTokens();
+  else if (change.tokenId !== undefined) cache.invalidateToken(change.tokenId);
   else cache.invalidateUser(change.userId);
 }
 

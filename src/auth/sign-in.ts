@@ -154,6 +154,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
 
   /** The password against the stored hash (upgraded when weaker than today's); cached when right. */
   const checkPasswordOnce = async (username: string, password: string): Promise<Principal> => {
+    const generation = cache.generation();
     const account = await findSignInAccount(deps.store.db, username);
     // Always verify, against a dummy hash when there is no user, so timing tells nothing.
     const ok = await deps.passwords.verify(account?.password_hash, password);
@@ -172,7 +173,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
       await deps.store.write((trx) => replacePasswordHash(trx, account.id, previous, upgraded));
     }
     const principal: Principal = { userId: account.id, username: account.username, scopes: new Set(SCOPES), method: 'password' };
-    cache.setPassword(username, password, principal);
+    cache.setPassword(username, password, principal, generation);
     return principal;
   };
 

@@ -9,12 +9,15 @@
 import type { Db } from './db/database.ts';
 
 export type CredentialChange = {
+  /** The account; 0 for an 'oauth' change that concerns several (a client deleted). */
   userId: number;
   /**
-   * What changed: the password, whether the account is active, one token (revoked), or the
-   * account is gone ('deleted': subscribers delete what they keep of it in the same transaction).
+   * What changed: the password, whether the account is active, one token (revoked), the account
+   * is gone ('deleted': subscribers delete what they keep of it in the same transaction), or
+   * authorization-server access ended ('oauth': a grant, an access token or a client was revoked
+   * or deleted; caches forget every OAuth access token they hold).
    */
-  kind: 'password' | 'activation' | 'token' | 'deleted';
+  kind: 'password' | 'activation' | 'token' | 'deleted' | 'oauth';
   tokenId?: number;
 };
 

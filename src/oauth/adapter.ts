@@ -16,6 +16,7 @@ import { deleteArtifact, deleteArtifactsOfGrant, deleteExpiredArtifacts, findArt
 import { clientMetadata } from './clients.service.ts';
 import { sweepOrphanedLoginSessionDetails } from './login-session-details.repository.ts';
 import { findClientById } from './clients.repository.ts';
+import { announceOAuthEnded } from './access-tokens.ts';
 
 // Expired rows are deleted now and then, by whichever instance writes first after the interval.
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -147,7 +148,10 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         }
         return false;
       });
-      if (!updated) throw new errors.InvalidGrant('grant request is invalid');
+      if (!updated) {
+        announceOAuthEnded(deps); // the grant's access tokens ended with it
+        throw new errors.InvalidGrant('grant request is invalid');
+      }
     }
 
     async destroy(id: string): Promise<void> {
@@ -159,10 +163,13 @@ export function createAdapterClass(deps: Deps): new (model: string) => Adapter {
         await deleteArtifact(trx, model, sha256Hex(id));
         if (grant) await auditRevokedGrant(trx, grant, 'revoked by the authorization server');
       });
+      // An access token revoked, or a grant (which every access token of it needs) gone.
+      if (model === 'AccessToken' || model === 'Grant') announceOAuthEnded(deps);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       await deps.store.write((trx) => deleteArtifactsOfGrant(trx, grantId, this.model));
+      if (this.model === 'AccessToken' || this.model === 'Grant') announceOAuthEnded(deps);
     }
   };
 }

@@ -7,6 +7,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { deleteClientById, insertClient, listClientRows, type ClientRow } from './clients.repository.ts';
+import { announceOAuthEnded } from './access-tokens.ts';
 
 export type ClientSummary = {
   client_id: string;
@@ -94,6 +95,7 @@ export async function listClients(deps: Deps): Promise<ClientSummary[]> {
 export async function deleteClient(deps: Deps, clientId: string): Promise<void> {
   const deleted = await deps.store.write((trx) => deleteClientById(trx, clientId));
   if (!deleted) throw new ApiError('not_found', { detail: `No client has the id "${clientId}".` });
+  announceOAuthEnded(deps); // its users' access tokens ended with it
 }
 
 /** The client as oidc-provider's Client model wants it (OpenID Connect Dynamic Registration names). */

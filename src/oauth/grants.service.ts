@@ -9,6 +9,7 @@ import { ADMIN_CONTEXT, type AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { requireUser } from '../users/users.service.ts';
 import { deleteArtifactsOfGrant, grantIdsOf, listGrantRows } from './artifacts.repository.ts';
+import { announceOAuthEnded } from './access-tokens.ts';
 
 export type GrantSummary = {
   client_id: string;
@@ -64,6 +65,7 @@ export async function revokeGrant(deps: Deps, userId: number, username: string, 
     for (const grantId of grantIds) await deleteArtifactsOfGrant(trx, grantId);
     await recordAuditEvent(deps, { ...context, event: 'oauth_revoked', userId, username, detail: { client_id: clientId } }, trx);
   });
+  announceOAuthEnded(deps, userId);
 }
 
 export async function revokeGrantOfUsername(deps: Deps, username: string, clientId: string, context: AuditContext = ADMIN_CONTEXT): Promise<void> {

@@ -33,8 +33,9 @@ export function personalTokenVerifier(deps: Deps, cache: AuthCache): TokenVerifi
     const digest = sha256Hex(token);
     let row = cache.getToken(digest);
     if (!row) {
+      const generation = cache.generation();
       row = await findTokenByDigest(deps.store.db, digest);
-      if (row) cache.setToken(digest, row);
+      if (row) cache.setToken(digest, row, generation);
     }
     if (!row) return { reason: 'invalid_token' };
     if (row.revoked_at !== null) return { reason: 'revoked_token' };

@@ -33,14 +33,14 @@ describe('the cache itself', () => {
 
   it('keys passwords by the whole credential, and invalidates by user and by token', () => {
     const cache = createAuthCache();
-    cache.setPassword('jane', 'secret one', principal(1));
-    cache.setPassword('john', 'secret two', principal(2));
+    cache.setPassword('jane', 'secret one', principal(1), cache.generation());
+    cache.setPassword('john', 'secret two', principal(2), cache.generation());
     expect(cache.getPassword('JANE', 'secret one')?.userId).toBe(1);
     expect(cache.getPassword('jane', 'secret one ')).toBeUndefined();
     expect(cache.getPassword('jane', 'secret two')).toBeUndefined();
-    cache.setToken('d1', token(10, 1));
-    cache.setToken('d2', token(11, 1));
-    cache.setToken('d3', token(12, 2));
+    cache.setToken('d1', token(10, 1), cache.generation());
+    cache.setToken('d2', token(11, 1), cache.generation());
+    cache.setToken('d3', token(12, 2), cache.generation());
     cache.invalidateToken(10);
     expect(cache.getToken('d1')).toBeUndefined();
     expect(cache.getToken('d2')?.id).toBe(11);
@@ -49,6 +49,31 @@ describe('the cache itself', () => {
     expect(cache.getToken('d2')).toBeUndefined();
     expect(cache.getPassword('john', 'secret two')?.userId).toBe(2);
     expect(cache.getToken('d3')?.id).toBe(12);
+  });
+
+  it('keeps OAuth access tokens until any OAuth change or a change of their user, and refuses a lookup that raced one', () => {
+    const cache = createAuthCache();
+    const entry = (userId: number) => ({ principal: principal(userId), expiresAtMs: Infinity });
+    cache.setOAuthToken('o1', entry(1), cache.generation());
+    cache.setOAuthToken('o2', entry(2), cache.generation());
+    cache.invalidateUser(1);
+    expect(cache.getOAuthToken('o1')).toBeUndefined();
+    expect(cache.getOAuthToken('o2')?.principal.userId).toBe(2);
+    cache.invalidateOAuthTokens();
+    expect(cache.getOAuthToken('o2')).toBeUndefined();
+    // A lookup began, then something was revoked, then the lookup's (stale) answer arrived.
+    for (const [name, invalidate] of [
+      ['token', () => cache.invalidateToken(99)],
+      ['user', () => cache.invalidateUser(99)],
+      ['oauth', () => cache.invalidateOAuthTokens()],
+    ] as const) {
+      const before = cache.generation();
+      invalidate();
+      cache.setOAuthToken('o3', entry(3), before);
+      cache.setToken('d9', token(90, 3), before);
+      cache.setPassword('jim', 'pw', principal(3), before);
+      expect([name, cache.getOAuthToken('o3'), cache.getToken('d9'), cache.getPassword('jim', 'pw')]).toEqual([name, undefined, undefined, undefined]);
+    }
   });
 
   it('forgets the user a path names with its credentials (a deleted account), and after 3 seconds', () => {
@@ -66,7 +91,7 @@ describe('the cache itself', () => {
   it('lives 3 seconds at most, so a change nobody announced is seen within the 5 promised', () => {
     let now = 0;
     const cache = createAuthCache({ now: () => now });
-    cache.setPassword('jane', 'pw', principal(1));
+    cache.setPassword('jane', 'pw', principal(1), cache.generation());
     now = 2_999;
     expect(cache.getPassword('jane', 'pw')).toBeDefined();
     now = 3_000;
@@ -138,8 +163,8 @@ describe('announced over Redis to other processes', () => {
   it('empties the caches of every subscribed process', async () => {
     const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
     const remote = createAuthCache();
-    remote.setPassword('jane', 'pw', principal(7));
-    remote.setToken('d', token(70, 7));
+    remote.setPassword('jane', 'pw', principal(7), remote.generation());
+    remote.setToken('d', token(70, 7), remote.generation());
     await subscribeToCredentialChanges(subscriberConnection, remote, prefix);
     const events = credentialEvents({ cache: createAuthCache(), redis: publisherConnection, prefix });
     events.changed({ userId: 7, tokenId: 70, kind: 'token' });
@@ -150,5 +175,12 @@ describe('announced over Redis to other processes', () => {
     events.changed({ userId: 7, kind: 'password' });
     while (remote.getPassword('jane', 'pw') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getPassword('jane', 'pw')).toBeUndefined();
+    // An OAuth change (a client deleted: no one user) forgets every OAuth access token.
+    remote.setOAuthToken('o', { principal: principal(8), expiresAtMs: Infinity }, remote.generation());
+    remote.setToken('d8', token(80, 8), remote.generation());
+    events.changed({ userId: 0, kind: 'oauth' });
+    while (remote.getOAuthToken('o') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(remote.getOAuthToken('o')).toBeUndefined();
+    expect(remote.getToken('d8')?.id).toBe(80);
   });
 });
