@@ -9,11 +9,21 @@
 // made anywhere — another instance, the CLI — is seen within that time even with no message at
 // all; changes announced through `invalidateUser`/`invalidateToken` (locally, or over Redis from
 // other processes) are seen at once. Failures are never cached.
+// A verified password is the exception, as re-hashing it every 3 s is the dearest thing a
+// request can do: its entry stays (up to PASSWORD_ENTRY_IDLE_MS unused) with the hash it was
+// verified against, and once 3 s old is `fresh: false`: the sign-in core then re-reads the
+// account (one cheap query) and, if the stored hash, the account's state and its address are as
+// they were, renews the entry without hashing (src/auth/sign-in.ts). The promise is the same.
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { AccountRef, Principal } from './principal.ts';
 import { createTtlCache } from './ttl-cache.ts';
 
 export const AUTH_CACHE_TTL_MS = 3_000;
+/** A verified password not used for this long is forgotten (and hashed again when next used). */
+export const PASSWORD_ENTRY_IDLE_MS = 10 * 60_000;
+
+/** A password verified against `passwordHash`; `fresh` while that was less than AUTH_CACHE_TTL_MS ago. */
+export type CachedPassword = { principal: Principal; passwordHash: string; fresh: boolean };
 
 /** A personal access token and its owner, as looked up by its digest (src/tokens fills it). */
 export type CachedToken = {
@@ -31,9 +41,12 @@ export type CachedToken = {
 export type CachedOAuthToken = { principal: Principal; /** The token's own expiry, epoch ms. */ expiresAtMs: number };
 
 export type AuthCache = {
-  getPassword(username: string, password: string): Principal | undefined;
-  /** Like setOAuthToken: kept only if nothing was invalidated since `generation`. */
-  setPassword(username: string, password: string, principal: Principal, generation: number): void;
+  getPassword(username: string, password: string): CachedPassword | undefined;
+  /**
+   * The password was verified against `passwordHash` (or that hash was found unchanged) just now.
+   * Like setOAuthToken: kept only if nothing was invalidated since `generation`.
+   */
+  setPassword(username: string, password: string, principal: Principal, passwordHash: string, generation: number): void;
   /**
    * Runs `check` once for all the concurrent callers with the same credentials (single flight):
    * when a cached password expires, the requests in flight for it share one hash verification
@@ -67,7 +80,7 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   const secret = createSecretKey(randomBytes(32));
   const ttlMs = options.ttlMs ?? AUTH_CACHE_TTL_MS;
   const now = options.now ?? Date.now;
-  const passwords = createTtlCache<string, Principal>({ maxEntries: 10_000, ttlMs, now });
+  const passwords = createTtlCache<string, { principal: Principal; passwordHash: string; checkedAtMs: number }>({ maxEntries: 10_000, ttlMs: PASSWORD_ENTRY_IDLE_MS, now });
   const tokens = createTtlCache<string, CachedToken>({ maxEntries: 50_000, ttlMs, now });
   const oauthTokens = createTtlCache<string, CachedOAuthToken>({ maxEntries: 50_000, ttlMs, now });
   let generation = 0;
@@ -79,9 +92,12 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
     createHmac('sha256', secret).update(username.toLowerCase()).update('\0').update(password).digest('base64');
 
   return {
-    getPassword: (username, password) => passwords.get(credentialKey(username, password)),
-    setPassword(username, password, principal, at) {
-      if (at === generation) passwords.set(credentialKey(username, password), principal);
+    getPassword(username, password) {
+      const entry = passwords.get(credentialKey(username, password));
+      return entry && { principal: entry.principal, passwordHash: entry.passwordHash, fresh: now() - entry.checkedAtMs < ttlMs };
+    },
+    setPassword(username, password, principal, passwordHash, at) {
+      if (at === generation) passwords.set(credentialKey(username, password), { principal, passwordHash, checkedAtMs: now() });
     },
     sharePasswordCheck(username, password, check) {
       const key = credentialKey(username, password);
@@ -104,7 +120,7 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
     setAccount: (account) => accounts.set(account.username, { id: account.id, username: account.username }),
     invalidateUser(userId) {
       generation += 1;
-      passwords.deleteWhere((p) => p.userId === userId);
+      passwords.deleteWhere((p) => p.principal.userId === userId);
       tokens.deleteWhere((t) => t.user_id === userId);
       oauthTokens.deleteWhere((t) => t.principal.userId === userId);
       // A deleted account's path entry would otherwise answer for it for ever. Dropped on any

@@ -142,14 +142,30 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
   /** Verifies a password; the Principal and what the second-factor seam said, or the 401 (ApiError) saying why in `internal`. */
   const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<{ principal: Principal; decision: SecondFactorDecision }> => {
     const username = name.toLowerCase();
-    const principal = cache.getPassword(username, password);
-    const checked = principal ? { ...principal, cached: true } : await cache.sharePasswordCheck(username, password, () => checkPasswordOnce(username, password));
+    const checked = (await cachedPassword(username, password)) ?? (await cache.sharePasswordCheck(username, password, () => checkPasswordOnce(username, password)));
     // Asked on every sign-in, from the cache too: the cache knows the password, not the entry point.
     const decision = await secondFactor({ id: checked.userId, username: checked.username }, via);
     // Docker Hub's and GitHub's rule: with two-factor on, the API takes tokens, not the password.
     // Saying so tells the caller the password was right (docs/explanation/security-model.md).
     if (decision === 'refused') throw unauthenticated('second_factor_required', false, via === 'api' ? USE_A_TOKEN_DETAIL : undefined);
     return { principal: checked, decision };
+  };
+
+  /**
+   * A password verified before, without hashing it again: as cached while the entry is fresh;
+   * after that, still right if the account's stored hash is the one it was verified against and the
+   * account may still sign in (one query), and the entry is renewed. Otherwise undefined: check it.
+   */
+  const cachedPassword = async (username: string, password: string): Promise<Principal | undefined> => {
+    const entry = cache.getPassword(username, password);
+    if (!entry) return undefined;
+    if (!entry.fresh) {
+      const generation = cache.generation();
+      const account = await findSignInAccount(deps.store.db, username);
+      if (!account || account.password_hash !== entry.passwordHash || account.is_active !== 1 || account.primary_verified !== 1) return undefined;
+      cache.setPassword(username, password, entry.principal, entry.passwordHash, generation);
+    }
+    return { ...entry.principal, cached: true };
   };
 
   /** The password against the stored hash (upgraded when weaker than today's); cached when right. */
@@ -165,15 +181,17 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
     // An account made on the sign-up page proves its address before it is used: told only to
     // whoever knows the password. Accounts the CLI makes have a verified address from the start.
     if (account.primary_verified !== 1) throw unauthenticated('unverified');
-    if (needsRehash(account.password_hash)) {
+    let stored = account.password_hash;
+    if (needsRehash(stored)) {
       // The hashing parameters were raised since this hash was made: upgrade it now that we
       // have the password (OWASP Password Storage Cheat Sheet, "Upgrading legacy hashes").
-      const previous = account.password_hash;
+      const previous = stored;
       const upgraded = await deps.passwords.hash(password);
       await deps.store.write((trx) => replacePasswordHash(trx, account.id, previous, upgraded));
+      stored = upgraded;
     }
     const principal: Principal = { userId: account.id, username: account.username, scopes: new Set(SCOPES), method: 'password' };
-    cache.setPassword(username, password, principal, generation);
+    cache.setPassword(username, password, principal, stored, generation);
     return principal;
   };
 

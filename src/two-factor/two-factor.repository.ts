@@ -3,6 +3,7 @@
 // two requests racing with the same code or step cannot both succeed.
 import type { Insertable, Selectable } from 'kysely';
 import type { Db, PasskeyRow, SignInStepRow } from '../kernel/db/database.ts';
+import { preparedQuery } from '../kernel/db/prepared.ts';
 
 export type Passkey = Selectable<PasskeyRow>;
 
@@ -133,6 +134,30 @@ export async function deleteUserSignInSteps(db: Db, userId: number): Promise<voi
 }
 
 /** How many accounts have a confirmed authenticator app or a passkey. */
+/**
+ * Whether the user has a second factor on (a confirmed authenticator app, or a passkey): asked on
+ * every password sign-in, so one prepared query rather than the whole status.
+ */
+const HAS_SECOND_FACTOR = preparedQuery('has_second_factor', (db: Db, userId: number) =>
+  db
+    .selectFrom('users')
+    .select((eb) =>
+      eb
+        .or([
+          eb.exists(eb.selectFrom('totp_authenticators').select('user_id').whereRef('totp_authenticators.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+          eb.exists(eb.selectFrom('passkeys').select('id').whereRef('passkeys.user_id', '=', 'users.id')),
+        ])
+        .as('on'),
+    )
+    .where('users.id', '=', userId),
+);
+
+export async function hasSecondFactor(db: Db, userId: number): Promise<boolean> {
+  const row = await HAS_SECOND_FACTOR.first(db, userId);
+  // SQLite answers 0 or 1, PostgreSQL a boolean.
+  return row !== undefined && (row.on === true || Number(row.on) === 1);
+}
+
 export async function countAccountsWithFactors(db: Db): Promise<number> {
   const row = await db
     .selectFrom('users')

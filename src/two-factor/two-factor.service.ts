@@ -26,6 +26,7 @@ import {
   deleteTotp,
   deleteUserSignInSteps,
   findTotp,
+  hasSecondFactor,
   listPasskeys,
   putPendingTotp,
   replaceRecoveryCodes,
@@ -60,7 +61,7 @@ export function countAccountsWithTwoFactor(deps: Deps): Promise<number> {
 }
 
 export async function isTwoFactorOn(deps: Deps, userId: number): Promise<boolean> {
-  return (await twoFactorStatus(deps, userId)).on;
+  return hasSecondFactor(deps.store.db, userId);
 }
 
 /**

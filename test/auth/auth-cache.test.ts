@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthCache } from '../../src/auth/auth-cache.ts';
+import { createAuthCache, PASSWORD_ENTRY_IDLE_MS } from '../../src/auth/auth-cache.ts';
+import { createLoginThrottle } from '../../src/auth/login-throttle.ts';
+import { createServerSignIn } from '../../src/wiring.ts';
 import { credentialEvents, subscribeToCredentialChanges } from '../../src/auth/credential-events.ts';
 import type { Principal } from '../../src/auth/principal.ts';
 import { createTtlCache } from '../../src/auth/ttl-cache.ts';
@@ -12,6 +14,8 @@ import { revokeToken } from '../../src/tokens/tokens.service.ts';
 import { setActive, setPassword } from '../../src/users/users.service.ts';
 import { basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { scaled } from '../support/time.ts';
+
+const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
 
 const principal = (userId: number): Principal => ({ userId, username: `u${userId}`, scopes: new Set(['profile_read']), method: 'password' });
 const token = (id: number, userId: number) => ({ id, user_id: userId }) as TokenWithOwner;
@@ -33,9 +37,9 @@ describe('the cache itself', () => {
 
   it('keys passwords by the whole credential, and invalidates by user and by token', () => {
     const cache = createAuthCache();
-    cache.setPassword('jane', 'secret one', principal(1), cache.generation());
-    cache.setPassword('john', 'secret two', principal(2), cache.generation());
-    expect(cache.getPassword('JANE', 'secret one')?.userId).toBe(1);
+    cache.setPassword('jane', 'secret one', principal(1), HASH, cache.generation());
+    cache.setPassword('john', 'secret two', principal(2), HASH, cache.generation());
+    expect(cache.getPassword('JANE', 'secret one')?.principal.userId).toBe(1);
     expect(cache.getPassword('jane', 'secret one ')).toBeUndefined();
     expect(cache.getPassword('jane', 'secret two')).toBeUndefined();
     cache.setToken('d1', token(10, 1), cache.generation());
@@ -47,7 +51,7 @@ describe('the cache itself', () => {
     cache.invalidateUser(1);
     expect(cache.getPassword('jane', 'secret one')).toBeUndefined();
     expect(cache.getToken('d2')).toBeUndefined();
-    expect(cache.getPassword('john', 'secret two')?.userId).toBe(2);
+    expect(cache.getPassword('john', 'secret two')?.principal.userId).toBe(2);
     expect(cache.getToken('d3')?.id).toBe(12);
   });
 
@@ -71,7 +75,7 @@ describe('the cache itself', () => {
       invalidate();
       cache.setOAuthToken('o3', entry(3), before);
       cache.setToken('d9', token(90, 3), before);
-      cache.setPassword('jim', 'pw', principal(3), before);
+      cache.setPassword('jim', 'pw', principal(3), HASH, before);
       expect([name, cache.getOAuthToken('o3'), cache.getToken('d9'), cache.getPassword('jim', 'pw')]).toEqual([name, undefined, undefined, undefined]);
     }
   });
@@ -91,10 +95,26 @@ describe('the cache itself', () => {
   it('lives 3 seconds at most, so a change nobody announced is seen within the 5 promised', () => {
     let now = 0;
     const cache = createAuthCache({ now: () => now });
-    cache.setPassword('jane', 'pw', principal(1), cache.generation());
+    cache.setToken('d', token(10, 1), cache.generation());
     now = 2_999;
-    expect(cache.getPassword('jane', 'pw')).toBeDefined();
+    expect(cache.getToken('d')).toBeDefined();
     now = 3_000;
+    expect(cache.getToken('d')).toBeUndefined();
+  });
+
+  it('keeps a verified password with its hash: fresh for 3 seconds, then to be confirmed, and gone after 10 idle minutes', () => {
+    let now = 0;
+    const cache = createAuthCache({ now: () => now });
+    cache.setPassword('jane', 'pw', principal(1), HASH, cache.generation());
+    now = 2_999;
+    expect(cache.getPassword('jane', 'pw')).toMatchObject({ fresh: true, passwordHash: HASH, principal: { userId: 1 } });
+    now = 3_000;
+    expect(cache.getPassword('jane', 'pw')).toMatchObject({ fresh: false, passwordHash: HASH });
+    // Confirmed unchanged: fresh again from then.
+    cache.setPassword('jane', 'pw', principal(1), HASH, cache.generation());
+    now = 5_999;
+    expect(cache.getPassword('jane', 'pw')?.fresh).toBe(true);
+    now = 5_999 + PASSWORD_ENTRY_IDLE_MS;
     expect(cache.getPassword('jane', 'pw')).toBeUndefined();
   });
 });
@@ -147,6 +167,48 @@ describe('through the API', () => {
   });
 });
 
+describe('a verified password once its 3 seconds are over', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('is confirmed by one query, not hashed again, while the stored hash and the account are as they were; a change made elsewhere without a message is seen', async () => {
+    const user = await makeUser(t.deps, { username: 'revalidated' });
+    let now = 0;
+    let hashed = 0;
+    // The real hasher, counted.
+    const passwords = { ...t.deps.passwords, verify: (hash: string | null | undefined, password: string) => ((hashed += 1), t.deps.passwords.verify(hash, password)) };
+    const deps = { ...t.deps, passwords };
+    const throttle = createLoginThrottle({ maxFailures: 10, ipFailuresPerMinute: 100, keyPrefix: 'test:', clock: t.deps.clock });
+    const signIn = createServerSignIn(deps, throttle, createAuthCache({ now: () => now }));
+    const tryPassword = (password: string) => signIn.authorization(basic('revalidated', password), '192.0.2.1').then((p) => p.userId, (error: { status?: number }) => error.status);
+
+    expect(await tryPassword(user.password)).toBe(user.id);
+    expect(hashed).toBe(1);
+    now += 3_000;
+    expect(await tryPassword(user.password)).toBe(user.id);
+    now += 60_000;
+    expect(await tryPassword(user.password)).toBe(user.id);
+    expect(hashed).toBe(1);
+
+    // Another instance changes the password, and no message comes (no Redis).
+    const other = await t.deps.passwords.hash('a password set elsewhere');
+    await t.store.db.updateTable('users').set({ password_hash: other }).where('id', '=', user.id).execute();
+    expect(await tryPassword(user.password)).toBe(user.id); // still fresh: within the 3 s promised
+    now += 3_000;
+    expect(await tryPassword(user.password)).toBe(401);
+    expect(await tryPassword('a password set elsewhere')).toBe(user.id);
+    expect(hashed).toBe(3);
+
+    // ... or deactivates the account.
+    await t.store.db.updateTable('users').set({ is_active: 0 }).where('id', '=', user.id).execute();
+    now += 3_000;
+    expect(await tryPassword('a password set elsewhere')).toBe(401);
+  });
+});
+
 describe('announced over Redis to other processes', () => {
   let publisherConnection: Redis;
   let subscriberConnection: Redis;
@@ -163,7 +225,7 @@ describe('announced over Redis to other processes', () => {
   it('empties the caches of every subscribed process', async () => {
     const prefix = `accounts-test-${randomBytes(4).toString('hex')}:`;
     const remote = createAuthCache();
-    remote.setPassword('jane', 'pw', principal(7), remote.generation());
+    remote.setPassword('jane', 'pw', principal(7), HASH, remote.generation());
     remote.setToken('d', token(70, 7), remote.generation());
     await subscribeToCredentialChanges(subscriberConnection, remote, prefix);
     const events = credentialEvents({ cache: createAuthCache(), redis: publisherConnection, prefix });
@@ -171,7 +233,7 @@ describe('announced over Redis to other processes', () => {
     const deadline = Date.now() + scaled(5_000);
     while (remote.getToken('d') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getToken('d')).toBeUndefined();
-    expect(remote.getPassword('jane', 'pw')?.userId).toBe(7); // only the token was announced
+    expect(remote.getPassword('jane', 'pw')?.principal.userId).toBe(7); // only the token was announced
     events.changed({ userId: 7, kind: 'password' });
     while (remote.getPassword('jane', 'pw') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(remote.getPassword('jane', 'pw')).toBeUndefined();

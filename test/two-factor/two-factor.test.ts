@@ -199,6 +199,21 @@ describe('recovery codes', () => {
 });
 
 describe('the API with two-factor on', () => {
+  it('counts a confirmed authenticator app or any passkey as two-factor on, not an app still being set up', async () => {
+    const user = await makeUser(t.deps, { username: 'factorcount', email: 'factorcount@example.com' });
+    const now = new Date().toISOString();
+    const password = () => apiStatus('factorcount', basic('factorcount', user.password)).then((r) => r.statusCode);
+    expect(await password()).toBe(200);
+    await t.store.db.insertInto('totp_authenticators').values({ user_id: user.id, secret: 'sealed', created_at: now }).execute();
+    expect(await password()).toBe(200); // pending: not confirmed
+    await t.store.db.insertInto('passkeys').values({ user_id: user.id, credential_id: 'cred-factorcount', public_key: 'key', transports: '[]', name: 'Key', created_at: now }).execute();
+    expect(await password()).toBe(401);
+    await t.store.db.deleteFrom('passkeys').where('user_id', '=', user.id).execute();
+    expect(await password()).toBe(200);
+    await t.store.db.updateTable('totp_authenticators').set({ confirmed_at: now }).where('user_id', '=', user.id).execute();
+    expect(await password()).toBe(401);
+  });
+
   it('refuses HTTP Basic with the password (401, the detail says to use a token); a personal access token works, as Basic and as Bearer', async () => {
     const { user } = await userWithTotp('apiuser');
     const refused = await apiStatus('apiuser', basic('apiuser', user.password));
