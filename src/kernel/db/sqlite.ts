@@ -5,6 +5,7 @@ import { prepareSqlitePath, unusableSqlitePath } from './sqlite-path.ts';
 import { STARTUP_LOCK_WAIT_MS, type Store } from './store.ts';
 import type { Db } from './database.ts';
 import { registerDirectReader } from './prepared.ts';
+import { createGroupCommit } from './group-commit.ts';
 
 // Kysely's SQLite driver prepares every query anew; preparing is a large share of a simple
 // request's CPU (see docs/BENCHMARKS.md). The application's queries are a small, fixed set of
@@ -65,6 +66,36 @@ export function openSqlite(path: string): Store {
   // on it: then they go through Kysely and wait for it, as they must not see its uncommitted rows.
   registerDirectReader(db, (_name, sqlText, parameters) => (database.inTransaction ? undefined : statement(sqlText).all(parameters)));
   let inUse = 0;
+  const holding = <T>(fn: (conn: Db) => Promise<T>): Promise<T> =>
+    db.connection().execute(async (conn) => {
+      inUse = 1;
+      try {
+        return await fn(conn);
+      } finally {
+        inUse = 0;
+      }
+    });
+  // The writes of concurrent requests share one transaction and one fsync (group-commit.ts).
+  const grouped = createGroupCommit({ withConnection: holding, inTransaction: () => database.inTransaction });
+
+  /** A write alone in its transaction: start-up writes, which may wait longer for the lock. */
+  const soloWrite = <T>(fn: (trx: Db) => Promise<T>, waitMs: number): Promise<T> =>
+    holding(async (conn) => {
+      database.pragma(`busy_timeout = ${waitMs}`);
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+      } finally {
+        database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (error) {
+        if (database.inTransaction) await sql`ROLLBACK`.execute(conn);
+        throw error;
+      }
+    });
 
   return {
     dialect: 'sqlite',
@@ -72,26 +103,7 @@ export function openSqlite(path: string): Store {
     // Kysely's SQLite driver has one connection guarded by a mutex: holding it for the whole
     // transaction keeps this process's other queries out until we commit.
     write: (fn, options = {}) =>
-      db.connection().execute(async (conn) => {
-        inUse = 1;
-        const waitMs = options.waitForLockMs ?? BUSY_TIMEOUT_MS;
-        if (waitMs !== BUSY_TIMEOUT_MS) database.pragma(`busy_timeout = ${waitMs}`);
-        try {
-          await sql`BEGIN IMMEDIATE`.execute(conn);
-        } finally {
-          if (waitMs !== BUSY_TIMEOUT_MS) database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-        }
-        try {
-          const result = await fn(conn);
-          await sql`COMMIT`.execute(conn);
-          return result;
-        } catch (error) {
-          if (database.inTransaction) await sql`ROLLBACK`.execute(conn);
-          throw error;
-        } finally {
-          inUse = 0;
-        }
-      }),
+      options.waitForLockMs === undefined || options.waitForLockMs === BUSY_TIMEOUT_MS ? grouped.write(fn) : soloWrite(fn, options.waitForLockMs),
     // BEGIN IMMEDIATE already excludes every other writer.
     lockForMigrations: async () => undefined,
     ping: async () => {

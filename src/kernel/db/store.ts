@@ -25,10 +25,12 @@ export type Store = {
   /** For reads. */
   readonly db: Db;
   /**
-   * Runs `fn` as one write transaction: all of it commits or none of it does. SQLite: BEGIN
-   * IMMEDIATE, taking the write lock up front so that writers in other processes wait
-   * (busy_timeout) instead of failing on a lock upgrade. PostgreSQL: READ COMMITTED; the
-   * invariants are held by constraints and row locks, not by what a transaction read.
+   * Runs `fn` as one write: all of it commits or none of it does, and the promise resolves only
+   * once it is committed. SQLite: concurrent writes share a transaction (BEGIN IMMEDIATE, taking
+   * the write lock up front so that writers in other processes wait (busy_timeout) instead of
+   * failing on a lock upgrade), each in its own savepoint, and one COMMIT (group-commit.ts).
+   * PostgreSQL: a transaction of its own, READ COMMITTED; the invariants are held by constraints
+   * and row locks, not by what a transaction read (the server groups commits itself).
    */
   write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
   /** Serialises migrations across processes; call first inside `write`. */
