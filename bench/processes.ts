@@ -1,10 +1,12 @@
-// Child processes of the benchmark: the service (`node bin/accounts.js serve`) and the ceiling.
+// Child processes of the benchmark: the service (`node bin/accounts.js serve`, with the flags
+// `npm start` gives it: src/ops/node-flags.ts) and the ceiling.
 // Every process started here is remembered and stopped by its id, also when the run fails or is
 // interrupted.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { withServerFlags } from '../src/ops/node-flags.ts';
 
 export const REPO = join(import.meta.dirname, '..');
 
@@ -167,7 +169,7 @@ export async function startService(options: ServiceOptions): Promise<Running & {
   });
   const output: string[] = [];
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), join(REPO, 'bin/accounts.js'), 'serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...withServerFlags(options.nodeOptions ?? []), join(REPO, 'bin/accounts.js'), 'serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child, output);
   const running: Running = { child, port, output, stop: () => stopProcess(child) };
   const deadline = Date.now() + 180_000;

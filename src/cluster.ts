@@ -8,6 +8,7 @@ import { openStore } from './kernel/db/connect.ts';
 import { migrateToLatest } from './kernel/db/migrate.ts';
 import { systemClock } from './kernel/clock.ts';
 import { loadProviderSecrets } from './oauth/keys.ts';
+import { withServerFlags } from './ops/node-flags.ts';
 
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS_IN_WINDOW = 5;
@@ -62,6 +63,8 @@ export async function run(config: Config): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  // The workers run with the server's V8 flags whatever started the primary (src/ops/node-flags.ts).
+  cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   for (let i = 0; i < config.workers; i++) cluster.fork();
   log.info({ workers: config.workers }, 'started workers');
 }

@@ -7,7 +7,6 @@ import type { Config } from './kernel/config.ts';
 import { openStore } from './kernel/db/connect.ts';
 import { migrateToLatest } from './kernel/db/migrate.ts';
 import type { Lifecycle } from './ops/health.routes.ts';
-import { connectRedis } from './ops/redis.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './ops/metrics-server.ts';
 
@@ -25,6 +24,8 @@ export async function serve(config: Config): Promise<void> {
     // Unreachable at start is a configuration error: stop. Lost later, ioredis reconnects and
     // the in-memory fallback answers meanwhile.
     if (config.redisUrl) {
+      // ioredis is loaded only when there is a Redis to talk to.
+      const { connectRedis } = await import('./ops/redis.ts');
       redis = await connectRedis(config.redisUrl, (error) => {
         if (!redisErrorLogged) logger.current?.warn({ err: error.message }, 'redis unavailable: using per-instance state until it is back');
         redisErrorLogged = true; // ioredis retries on its own; say it once, not on every retry

@@ -10,7 +10,7 @@
 // logged, at any level. Without it (development: nothing leaves the machine) the log says at info
 // that the mail was not sent and lists its links, so that a developer can follow them without
 // LOG_LEVEL=debug; the whole body is logged at debug.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
 import { composeMail, linksIn } from './compose.ts';
@@ -45,14 +45,20 @@ const CLOSE_WAIT_MS = 10_000;
 export function createMailer(options: MailerOptions): Mailer {
   const { log, metrics } = options;
   const delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-  const smtp: Transporter | undefined = options.smtpUrl
-    ? nodemailer.createTransport({
-        url: options.smtpUrl,
-        // A relay that does not answer must not hold a message (and shutdown) for minutes.
-        connectionTimeout: 10_000,
-        greetingTimeout: 10_000,
-        socketTimeout: 30_000,
-      })
+  const smtpUrl = options.smtpUrl;
+  // nodemailer is loaded with the first message sent, not by every process that might send one.
+  let transporter: Promise<Transporter> | undefined;
+  const smtp = smtpUrl
+    ? () =>
+        (transporter ??= import('nodemailer').then(({ default: nodemailer }) =>
+          nodemailer.createTransport({
+            url: smtpUrl,
+            // A relay that does not answer must not hold a message (and shutdown) for minutes.
+            connectionTimeout: 10_000,
+            greetingTimeout: 10_000,
+            socketTimeout: 30_000,
+          }),
+        ))
     : undefined;
   const pending = new Set<Promise<void>>();
 
@@ -67,7 +73,7 @@ export function createMailer(options: MailerOptions): Mailer {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await smtp.sendMail({ from: options.from, to: message.to, subject: mail.subject, text: mail.text, html: mail.html });
+        await (await smtp()).sendMail({ from: options.from, to: message.to, subject: mail.subject, text: mail.text, html: mail.html });
         log.info({ mail: { transport: 'smtp', to: message.to, subject: message.subject, attempt } }, 'mail sent');
         metrics.mailSent.inc();
         return;
@@ -105,7 +111,10 @@ export function createMailer(options: MailerOptions): Mailer {
       const outcome = await Promise.race([Promise.allSettled([...pending]), gaveUp]);
       clearTimeout(timer);
       if (outcome === 'timeout') log.error({ mail: { unsent: pending.size } }, 'mail: shutting down with messages still unsent');
-      smtp?.close();
+      await transporter?.then(
+        (t) => t.close(),
+        () => undefined,
+      );
     },
   };
 }

@@ -8,7 +8,8 @@
 //   required): possession plus that is two factors. As a second factor after the password,
 //   presence is enough.
 // - Each ceremony's challenge is a sign-in step (./sign-in-steps.ts): used once, for 5 minutes.
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
+// Loaded when a passkey is first used, not by every process (≈ 9 MB resident).
+const webauthn = () => import('@simplewebauthn/server');
 import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { ApiError } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
@@ -39,7 +40,7 @@ const transportsOf = (passkey: Passkey) => JSON.parse(passkey.transports) as Aut
 export async function registrationCeremony(deps: Deps, account: AccountRef): Promise<Ceremony> {
   const existing = await listPasskeys(deps.store.db, account.id);
   if (existing.length >= MAX_PASSKEYS) throw new ApiError('invalid', { detail: `An account can have at most ${MAX_PASSKEYS} passkeys; remove one first.` });
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: deps.config.serviceName,
     rpID: relyingParty(deps).id,
     userName: account.username,
@@ -64,7 +65,7 @@ export async function finishRegistration(deps: TwoFactorDeps, account: AccountRe
   const response = parseJson<RegistrationResponseJSON>(input.response);
   const { id: rpId, origin } = relyingParty(deps);
   const verification = response
-    ? await verifyRegistrationResponse({ response, expectedChallenge: step.challenge, expectedOrigin: origin, expectedRPID: rpId, requireUserVerification: false }).catch(() => undefined)
+    ? await (await webauthn()).verifyRegistrationResponse({ response, expectedChallenge: step.challenge, expectedOrigin: origin, expectedRPID: rpId, requireUserVerification: false }).catch(() => undefined)
     : undefined;
   if (!verification?.verified) throw new ApiError('invalid', { fieldErrors: { passkey: ['The passkey could not be checked. Try again, or with another authenticator.'] } });
   const { credential, credentialBackedUp } = verification.registrationInfo;
@@ -119,7 +120,7 @@ export async function removeAccountPasskey(deps: TwoFactorDeps, account: Account
 export async function assertionCeremony(deps: Deps, account?: AccountRef): Promise<Ceremony> {
   const passkeys = account ? await listPasskeys(deps.store.db, account.id) : [];
   if (account && passkeys.length === 0) throw new ApiError('invalid', { detail: 'This account has no passkey.' });
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: relyingParty(deps).id,
     timeout: STEP_SECONDS * 1000,
     allowCredentials: passkeys.map((p) => ({ id: p.credential_id, transports: transportsOf(p) })),
@@ -144,7 +145,7 @@ export async function checkAssertion(deps: Deps, input: { step: string | undefin
   // A passkey alone names its account by its user handle too: it must be the same one.
   if (!account && response.response.userHandle !== undefined && Buffer.from(response.response.userHandle, 'base64url').toString() !== String(passkey.user_id)) return undefined;
   const { id: rpId, origin } = relyingParty(deps);
-  const verification = await verifyAuthenticationResponse({
+  const verification = await (await webauthn()).verifyAuthenticationResponse({
     response,
     expectedChallenge: step.challenge,
     expectedOrigin: origin,

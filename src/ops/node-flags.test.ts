@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SERVER_NODE_FLAGS, withServerFlags } from './node-flags.ts';
+
+describe('the server processes V8 flags', () => {
+  it('are what `npm start` runs the server with', () => {
+    const start = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    for (const flag of SERVER_NODE_FLAGS) expect(start).toContain(` ${flag} `);
+  });
+
+  it('are added to a worker’s flags unless the operator set them', () => {
+    expect(withServerFlags([])).toEqual([...SERVER_NODE_FLAGS]);
+    expect(withServerFlags(['--enable-source-maps'])).toEqual(['--enable-source-maps', ...SERVER_NODE_FLAGS]);
+    expect(withServerFlags(['--max-semi-space-size=32'])).toEqual(['--max-semi-space-size=32']);
+    expect(withServerFlags(['--max_semi_space_size=16'])).toEqual(['--max_semi_space_size=16']);
+  });
+});
