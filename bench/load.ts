@@ -2,7 +2,9 @@
 // fixed list of requests sent in a loop (built once per connection, so the load generator spends
 // nothing on building requests). Latencies are recorded here from every response, at
 // microsecond resolution (autocannon's own histogram rounds to whole milliseconds).
+import { request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
+import { cpuSeconds } from './processes.ts';
 
 export type Request = autocannon.Request;
 
@@ -75,4 +77,48 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     timeouts: result.timeouts,
     durationS: result.duration,
   };
+}
+
+/**
+ * A warm-up run (discarded, returned to be checked), then the measured run, with the server
+ * processes' CPU time per response when their ids are known.
+ */
+export async function measureServer(options: LoadOptions & { warmupS: number; serverPids: () => number[] }): Promise<{ warm?: Measurement; measured: Measurement }> {
+  const warm = options.warmupS > 0 ? await measure({ ...options, durationS: options.warmupS }) : undefined;
+  const pids = options.serverPids();
+  const cpuBefore = cpuSeconds(pids);
+  const measured = await measure(options);
+  const cpuAfter = cpuSeconds(pids);
+  if (cpuBefore !== undefined && cpuAfter !== undefined && pids.length > 0 && measured.responses > 0) {
+    measured.cpuMicrosPerRequest = ((cpuAfter - cpuBefore) * 1e6) / measured.responses;
+  }
+  return warm ? { warm, measured } : { measured };
+}
+
+/** One line for the log. */
+export function describeMeasurement(m: Measurement): string {
+  const cpu = m.cpuMicrosPerRequest === undefined ? '' : `, ${Math.round(m.cpuMicrosPerRequest)} µs CPU/request`;
+  return `${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${cpu}`;
+}
+
+/** One real response, as raw as node:http gives it, for a floor server to replay. */
+export function recordResponse(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const kept: [string, string][] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = res.rawHeaders[i]!;
+          // Node's server sets these itself, per response and per connection.
+          if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name.toLowerCase())) kept.push([name, res.rawHeaders[i + 1]!]);
+        }
+        resolve({ status: res.statusCode ?? 0, headers: kept, body: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -132,6 +132,8 @@ export function sleep(ms: number): Promise<void> {
 
 export type ServiceOptions = {
   databasePath: string;
+  /** Instead of databasePath: a PostgreSQL URL. */
+  databaseUrl?: string;
   workers: number;
   publicUrl: string;
   /** Options for the service's Node, e.g. --cpu-prof. */
@@ -162,7 +164,7 @@ export async function startService(options: ServiceOptions): Promise<Running & {
     WORKERS: String(options.workers),
     HOST: '127.0.0.1',
     PORT: String(port),
-    DATABASE_URL: `sqlite:${options.databasePath}`,
+    DATABASE_URL: options.databaseUrl ?? `sqlite:${options.databasePath}`,
     PUBLIC_URL: options.publicUrl,
     // The registry token endpoint on, for its case (bench/run.ts); the other cases never call it.
     REGISTRY_SERVICES: BENCH_REGISTRY_SERVICE,
@@ -192,10 +194,10 @@ export async function startService(options: ServiceOptions): Promise<Running & {
   }
 }
 
-/** Starts bench/ceiling.ts replaying the recorded response in `responseFile`. */
-export async function startCeiling(responseFile: string): Promise<Running> {
+/** Starts bench/ceiling.ts (or another floor, e.g. floor-fastify.ts) replaying the recorded response in `responseFile`. */
+export async function startCeiling(responseFile: string, script = 'ceiling.ts'): Promise<Running> {
   const output: string[] = [];
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'ceiling.ts'), responseFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, script), responseFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child, output);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the ceiling server did not start:\n${output.join('\n')}`)), 30_000);

@@ -3,13 +3,12 @@
 // measures the hot paths with autocannon against a bare node:http ceiling answering the same
 // bytes, prints the table and writes docs/BENCHMARKS.md. `--scale` adds the scale case
 // (GET user at 1,000 / 100,000 / 1,000,000 users, start-up on the largest).
-import { request as httpRequest } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { measure, type Measurement, type Request } from './load.ts';
+import { describeMeasurement, measureServer, recordResponse, type Measurement, type Request } from './load.ts';
 import { entityTag } from '../src/kernel/entity-tags.ts';
-import { BENCH_REGISTRY_SERVICE, cpuSeconds, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
+import { BENCH_REGISTRY_SERVICE, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
 import { BENCH_PUBLIC_URL, copyDatabase, seededDatabase, type BenchUser, type SeededDatabase } from './seed.ts';
 
@@ -143,16 +142,6 @@ function etagCost(representation: unknown): number {
   return rounds.sort((a, b) => a - b)[2]!;
 }
 
-async function runCase(port: number, benchCase: Case, seeded: SeededDatabase, durationS: number): Promise<Measurement> {
-  const context: Context = { users: seeded.benchUsers, password: seeded.password, run: ++runCounter };
-  return measure({
-    port,
-    connections: settings.connections,
-    durationS,
-    requestsFor: (connection) => benchCase.requests(seeded.benchUsers[connection % seeded.benchUsers.length]!, connection, context),
-  });
-}
-
 const warnings: string[] = [];
 function warn(message: string): void {
   warnings.push(message);
@@ -169,40 +158,22 @@ function checkValid(what: string, m: Measurement): void {
 
 /** Warm-up (discarded), then the measured run. */
 async function warmAndMeasure(port: number, benchCase: Case, seeded: SeededDatabase, what: string, serverPids?: () => number[]): Promise<Measurement> {
-  if (settings.warmupS > 0) {
-    const warm = await runCase(port, benchCase, seeded, settings.warmupS);
-    checkValid(`${what} (warm-up)`, warm);
-  }
-  const pids = serverPids?.() ?? [];
-  const cpuBefore = cpuSeconds(pids);
-  const m = await runCase(port, benchCase, seeded, settings.durationS);
-  const cpuAfter = cpuSeconds(pids);
-  if (cpuBefore !== undefined && cpuAfter !== undefined && pids.length > 0 && m.responses > 0) m.cpuMicrosPerRequest = ((cpuAfter - cpuBefore) * 1e6) / m.responses;
-  checkValid(what, m);
-  log(`  ${what}: ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${m.cpuMicrosPerRequest === undefined ? '' : `, ${Math.round(m.cpuMicrosPerRequest)} µs CPU/request`}`);
-  return m;
-}
-
-/** One real GET user response (Bearer), as raw as node:http gives it, for the ceiling to replay. */
-function recordResponse(port: number, user: BenchUser): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: userPath(user), headers: bearer(user) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const headers: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i]!;
-          // Node's server sets these itself, per response and per connection.
-          if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name.toLowerCase())) headers.push([name, res.rawHeaders[i + 1]!]);
-        }
-        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
+  const context: Context = { users: seeded.benchUsers, password: seeded.password, run: 0 };
+  const { warm, measured: m } = await measureServer({
+    port,
+    connections: settings.connections,
+    warmupS: settings.warmupS,
+    durationS: settings.durationS,
+    requestsFor: (connection) => {
+      if (connection === 0) context.run = ++runCounter; // a new run of connections
+      return benchCase.requests(seeded.benchUsers[connection % seeded.benchUsers.length]!, connection, context);
+    },
+    serverPids: serverPids ?? (() => []),
   });
+  if (warm) checkValid(`${what} (warm-up)`, warm);
+  checkValid(what, m);
+  log(`  ${what}: ${describeMeasurement(m)}`);
+  return m;
 }
 
 /** The service's processes (the spawned one and its descendants), once their number is steady. */
@@ -246,7 +217,7 @@ async function main(): Promise<void> {
         await serviceProcesses(pid);
 
         if (ceiling === undefined) {
-          const recorded = await recordResponse(service.port, seeded.benchUsers[0]!);
+          const recorded = await recordResponse(service.port, userPath(seeded.benchUsers[0]!), bearer(seeded.benchUsers[0]!));
           if (recorded.status !== 200) throw new Error(`GET user answered ${recorded.status}: ${recorded.body.toString('utf8').slice(0, 500)}`);
           const responseFile = join(workDir, 'ceiling-response.json');
           writeFileSync(responseFile, JSON.stringify({ status: recorded.status, headers: recorded.headers, bodyBase64: recorded.body.toString('base64') }));
