@@ -104,7 +104,7 @@ async function measureRow(row: Omit<Row, 'm' | 'rssMb'>, port: number, root: num
 async function startPeer(script: string, databaseUrl: string): Promise<Running & { requests: Request[][] }> {
   const output: string[] = [];
   const child = spawn(process.execPath, [join(PEERS, script)], {
-    cwd: PEERS,
+    cwd: workDir, // where Parse Server writes its log files
     env: { ...process.env, NODE_ENV: 'production', PEER_DATABASE_URL: databaseUrl, PEER_USERS: String(settings.connections) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
