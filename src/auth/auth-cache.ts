@@ -23,7 +23,13 @@ export const AUTH_CACHE_TTL_MS = 3_000;
 export const PASSWORD_ENTRY_IDLE_MS = 10 * 60_000;
 
 /** A password verified against `passwordHash`; `fresh` while that was less than AUTH_CACHE_TTL_MS ago. */
-export type CachedPassword = { principal: Principal; passwordHash: string; fresh: boolean };
+export type CachedPassword = {
+  principal: Principal;
+  passwordHash: string;
+  fresh: boolean;
+  /** Fresh, and the API's second-factor rule let it through (the account has none): no need to ask again. */
+  allowedOnApi: boolean;
+};
 
 /** A personal access token and its owner, as looked up by its digest (src/tokens fills it). */
 export type CachedToken = {
@@ -42,6 +48,12 @@ export type CachedOAuthToken = { principal: Principal; /** The token's own expir
 
 export type AuthCache = {
   getPassword(username: string, password: string): CachedPassword | undefined;
+  /**
+   * The API's second-factor rule let this password through: remembered while its entry is fresh
+   * (a second factor turned on is announced: the entry goes). Kept only if nothing was
+   * invalidated since `generation` (read before the rule was asked).
+   */
+  allowPasswordOnApi(username: string, password: string, generation: number): void;
   /**
    * The password was verified against `passwordHash` (or that hash was found unchanged) just now.
    * Like setOAuthToken: kept only if nothing was invalidated since `generation`.
@@ -80,7 +92,7 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   const secret = createSecretKey(randomBytes(32));
   const ttlMs = options.ttlMs ?? AUTH_CACHE_TTL_MS;
   const now = options.now ?? Date.now;
-  const passwords = createTtlCache<string, { principal: Principal; passwordHash: string; checkedAtMs: number }>({ maxEntries: 10_000, ttlMs: PASSWORD_ENTRY_IDLE_MS, now });
+  const passwords = createTtlCache<string, { principal: Principal; passwordHash: string; checkedAtMs: number; allowedOnApi: boolean }>({ maxEntries: 10_000, ttlMs: PASSWORD_ENTRY_IDLE_MS, now });
   const tokens = createTtlCache<string, CachedToken>({ maxEntries: 50_000, ttlMs, now });
   const oauthTokens = createTtlCache<string, CachedOAuthToken>({ maxEntries: 50_000, ttlMs, now });
   let generation = 0;
@@ -94,10 +106,16 @@ export function createAuthCache(options: { ttlMs?: number; now?: () => number } 
   return {
     getPassword(username, password) {
       const entry = passwords.get(credentialKey(username, password));
-      return entry && { principal: entry.principal, passwordHash: entry.passwordHash, fresh: now() - entry.checkedAtMs < ttlMs };
+      if (!entry) return undefined;
+      const fresh = now() - entry.checkedAtMs < ttlMs;
+      return { principal: entry.principal, passwordHash: entry.passwordHash, fresh, allowedOnApi: fresh && entry.allowedOnApi };
+    },
+    allowPasswordOnApi(username, password, at) {
+      const entry = passwords.get(credentialKey(username, password));
+      if (entry && at === generation) entry.allowedOnApi = true;
     },
     setPassword(username, password, principal, passwordHash, at) {
-      if (at === generation) passwords.set(credentialKey(username, password), { principal, passwordHash, checkedAtMs: now() });
+      if (at === generation) passwords.set(credentialKey(username, password), { principal, passwordHash, checkedAtMs: now(), allowedOnApi: false });
     },
     sharePasswordCheck(username, password, check) {
       const key = credentialKey(username, password);

@@ -142,9 +142,14 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
   /** Verifies a password; the Principal and what the second-factor seam said, or the 401 (ApiError) saying why in `internal`. */
   const verifyPassword = async (name: string, password: string, via: SignInVia): Promise<{ principal: Principal; decision: SecondFactorDecision }> => {
     const username = name.toLowerCase();
-    const checked = (await cachedPassword(username, password)) ?? (await cache.sharePasswordCheck(username, password, () => checkPasswordOnce(username, password)));
-    // Asked on every sign-in, from the cache too: the cache knows the password, not the entry point.
+    const cached = await cachedPassword(username, password);
+    const checked = cached?.principal ?? (await cache.sharePasswordCheck(username, password, () => checkPasswordOnce(username, password)));
+    // The API's rule, remembered for a fresh entry that it let through (the hot path of Basic);
+    // asked otherwise, from the cache too: the cache knows the password, not the entry point.
+    if (via === 'api' && cached?.allowedOnApi) return { principal: checked, decision: 'none' };
+    const generation = cache.generation();
     const decision = await secondFactor({ id: checked.userId, username: checked.username }, via);
+    if (via === 'api' && decision === 'none') cache.allowPasswordOnApi(username, password, generation);
     // Docker Hub's and GitHub's rule: with two-factor on, the API takes tokens, not the password.
     // Saying so tells the caller the password was right (docs/explanation/security-model.md).
     if (decision === 'refused') throw unauthenticated('second_factor_required', false, via === 'api' ? USE_A_TOKEN_DETAIL : undefined);
@@ -156,7 +161,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
    * after that, still right if the account's stored hash is the one it was verified against and the
    * account may still sign in (one query), and the entry is renewed. Otherwise undefined: check it.
    */
-  const cachedPassword = async (username: string, password: string): Promise<Principal | undefined> => {
+  const cachedPassword = async (username: string, password: string): Promise<{ principal: Principal; allowedOnApi: boolean } | undefined> => {
     const entry = cache.getPassword(username, password);
     if (!entry) return undefined;
     if (!entry.fresh) {
@@ -165,7 +170,7 @@ export function createSignIn(deps: Deps, options: SignInOptions): SignIn {
       if (!account || account.password_hash !== entry.passwordHash || account.is_active !== 1 || account.primary_verified !== 1) return undefined;
       cache.setPassword(username, password, entry.principal, entry.passwordHash, generation);
     }
-    return { ...entry.principal, cached: true };
+    return { principal: { ...entry.principal, cached: true }, allowedOnApi: entry.allowedOnApi };
   };
 
   /** The password against the stored hash (upgraded when weaker than today's); cached when right. */

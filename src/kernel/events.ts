@@ -15,9 +15,10 @@ export type CredentialChange = {
    * What changed: the password, whether the account is active, one token (revoked), the account
    * is gone ('deleted': subscribers delete what they keep of it in the same transaction), or
    * authorization-server access ended ('oauth': a grant, an access token or a client was revoked
-   * or deleted; caches forget every OAuth access token they hold).
+   * or deleted; caches forget every OAuth access token they hold), or a second factor was turned
+   * on or off ('second_factor': whether the API takes the password changed).
    */
-  kind: 'password' | 'activation' | 'token' | 'deleted' | 'oauth';
+  kind: 'password' | 'activation' | 'token' | 'deleted' | 'oauth' | 'second_factor';
   tokenId?: number;
 };
 

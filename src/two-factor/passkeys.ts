@@ -19,7 +19,7 @@ import type { AuditContext } from '../audit/audit-events.ts';
 import { recordAuditEvent } from '../audit/audit.service.ts';
 import { startStep, takeStep, STEP_SECONDS, type StepKind } from './sign-in-steps.ts';
 import { deletePasskey, findPasskeyByCredentialId, insertPasskey, listPasskeys, renamePasskey, touchPasskey, type Passkey } from './two-factor.repository.ts';
-import { afterFactorRemoved, auditBase, isTwoFactorOn, notify, type TwoFactorDeps } from './two-factor.service.ts';
+import { afterFactorRemoved, auditBase, isTwoFactorOn, notify, secondFactorChanged, type TwoFactorDeps } from './two-factor.service.ts';
 import { newRecoveryCodes, normalizeRecoveryCode, recoveryCodeDigest } from './recovery-codes.ts';
 import { replaceRecoveryCodes } from './two-factor.repository.ts';
 
@@ -92,6 +92,7 @@ export async function finishRegistration(deps: TwoFactorDeps, account: AccountRe
       if (/unique|duplicate/i.test(String(error))) throw new ApiError('invalid', { fieldErrors: { passkey: ['This passkey is registered already.'] } });
       throw error;
     });
+  secondFactorChanged(deps, account.id);
   await notify(deps, account.id, 'A passkey was added to your account', `A passkey named "${name}" was added to your account`);
   return codes ? { recoveryCodes: codes } : {};
 }

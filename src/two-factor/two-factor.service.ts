@@ -60,6 +60,14 @@ export function countAccountsWithTwoFactor(deps: Deps): Promise<number> {
   return countAccountsWithFactors(deps.store.db);
 }
 
+/**
+ * After a factor was added or removed: whether the API takes this account's password may have
+ * changed, and the sign-in caches of every process remember that it did (src/auth/auth-cache.ts).
+ */
+export function secondFactorChanged(deps: Deps, userId: number): void {
+  deps.credentialEvents.changed({ userId, kind: 'second_factor' });
+}
+
 export async function isTwoFactorOn(deps: Deps, userId: number): Promise<boolean> {
   return hasSecondFactor(deps.store.db, userId);
 }
@@ -130,6 +138,7 @@ export async function confirmTotp(deps: TwoFactorDeps, account: AccountRef, inpu
     return true;
   });
   if (!confirmed) throw new ApiError('invalid', { fieldErrors: { code: ['This code was used already. Wait for the next one.'] } });
+  secondFactorChanged(deps, account.id);
   await notify(deps, account.id, 'An authenticator app was added to your account', 'An authenticator app was set up as a second factor for your account');
   return codes ? { recoveryCodes: codes } : {};
 }
@@ -202,6 +211,7 @@ export async function turnOffTwoFactor(deps: TwoFactorDeps, account: AccountRef,
     await recordAuditEvent(deps, { ...auditBase(account, context), event, outcome: 'success', detail: { factors_removed: n } }, trx);
     return n > 0;
   });
+  secondFactorChanged(deps, account.id);
   await notify(
     deps,
     account.id,
@@ -214,6 +224,7 @@ export async function turnOffTwoFactor(deps: TwoFactorDeps, account: AccountRef,
 }
 
 export async function afterFactorRemoved(deps: TwoFactorDeps, account: AccountRef, subject: string, sentence: string): Promise<void> {
+  secondFactorChanged(deps, account.id);
   // The last factor gone: two-factor is off, and the recovery codes go with it.
   if (!(await isTwoFactorOn(deps, account.id))) await deps.store.write((trx) => deleteRecoveryCodes(trx, account.id));
   await notify(deps, account.id, subject, sentence);

@@ -201,6 +201,19 @@ describe('a verified password once its 3 seconds are over', () => {
     expect(await tryPassword(user.password)).toBe(401);
     expect(await tryPassword('a password set elsewhere')).toBe(user.id);
     expect(hashed).toBe(3);
+    expect(await tryPassword('a password set elsewhere')).toBe(user.id);
+
+    // ... or a second factor is added there (the API then refuses the password).
+    await t.store.db
+      .insertInto('passkeys')
+      .values({ user_id: user.id, credential_id: 'cred-revalidated', public_key: 'key', transports: '[]', name: 'Key', created_at: new Date().toISOString() })
+      .execute();
+    expect(await tryPassword('a password set elsewhere')).toBe(user.id); // the rule remembered while fresh
+    now += 3_000;
+    expect(await tryPassword('a password set elsewhere')).toBe(401);
+    await t.store.db.deleteFrom('passkeys').where('user_id', '=', user.id).execute();
+    now += 3_000;
+    expect(await tryPassword('a password set elsewhere')).toBe(user.id);
 
     // ... or deactivates the account.
     await t.store.db.updateTable('users').set({ is_active: 0 }).where('id', '=', user.id).execute();

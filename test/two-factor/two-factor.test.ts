@@ -7,6 +7,7 @@ import { Secret, TOTP, URI } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMicros, type Clock } from '../../src/kernel/clock.ts';
 import { USE_A_TOKEN_DETAIL } from '../../src/auth/sign-in.ts';
+import { secondFactorChanged } from '../../src/two-factor/two-factor.service.ts';
 import { PUBLIC_URL, basic, bearer, buildTestApp, makeToken, makeUser, type TestApp } from '../support/app.ts';
 import { runCliInProcess } from '../support/cli-in-process.ts';
 import { browserFor, type Browser } from '../support/inject-browser.ts';
@@ -203,15 +204,34 @@ describe('the API with two-factor on', () => {
     const user = await makeUser(t.deps, { username: 'factorcount', email: 'factorcount@example.com' });
     const now = new Date().toISOString();
     const password = () => apiStatus('factorcount', basic('factorcount', user.password)).then((r) => r.statusCode);
+    // Each change made in SQL, then announced as the services announce theirs.
+    const change = async (write: () => Promise<unknown>) => {
+      await write();
+      secondFactorChanged(t.deps, user.id);
+    };
     expect(await password()).toBe(200);
-    await t.store.db.insertInto('totp_authenticators').values({ user_id: user.id, secret: 'sealed', created_at: now }).execute();
+    await change(() => t.store.db.insertInto('totp_authenticators').values({ user_id: user.id, secret: 'sealed', created_at: now }).execute());
     expect(await password()).toBe(200); // pending: not confirmed
-    await t.store.db.insertInto('passkeys').values({ user_id: user.id, credential_id: 'cred-factorcount', public_key: 'key', transports: '[]', name: 'Key', created_at: now }).execute();
+    await change(() => t.store.db.insertInto('passkeys').values({ user_id: user.id, credential_id: 'cred-factorcount', public_key: 'key', transports: '[]', name: 'Key', created_at: now }).execute());
     expect(await password()).toBe(401);
-    await t.store.db.deleteFrom('passkeys').where('user_id', '=', user.id).execute();
+    await change(() => t.store.db.deleteFrom('passkeys').where('user_id', '=', user.id).execute());
     expect(await password()).toBe(200);
-    await t.store.db.updateTable('totp_authenticators').set({ confirmed_at: now }).where('user_id', '=', user.id).execute();
+    await change(() => t.store.db.updateTable('totp_authenticators').set({ confirmed_at: now }).where('user_id', '=', user.id).execute());
     expect(await password()).toBe(401);
+  });
+
+  it('a password the API took a moment ago (cached) is refused as soon as an authenticator app is set up, and taken again once two-factor is off', async () => {
+    const user = await makeUser(t.deps, { username: 'cachedfactor', email: 'cachedfactor@example.com' });
+    const password = () => apiStatus('cachedfactor', basic('cachedfactor', user.password)).then((r) => r.statusCode);
+    expect(await password()).toBe(200);
+    expect(await password()).toBe(200); // from the cache, the rule remembered
+    const browser = browserFor(t.app);
+    expect((await passwordStep(browser, 'cachedfactor', user.password)).statusCode).toBe(303);
+    const { codes } = await setUpTotp(browser);
+    expect(await password()).toBe(401);
+    // Turned off on the account page, confirmed with a recovery code.
+    expect((await browser.post('/account/two-factor/disable', { code: codes[0]! })).statusCode).toBe(303);
+    expect(await password()).toBe(200);
   });
 
   it('refuses HTTP Basic with the password (401, the detail says to use a token); a personal access token works, as Basic and as Bearer', async () => {
