@@ -18,7 +18,7 @@ import { registerSecurityLogRoutes } from './audit/events.routes.ts';
 import { registerBodyParsers } from './http/body-parsers.ts';
 import { discardRestOfBody } from './http/linger.ts';
 import { answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
-import { loggerOptions } from './http/logging.ts';
+import { lazyChildLogger, loggerOptions } from './http/logging.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import { openApiOptions } from './openapi/document.ts';
@@ -91,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
+    childLoggerFactory: lazyChildLogger,
     // maxParamLength: any username Node's header size limit lets through reaches the route (and
     // gets the spec's 401 or 404), rather than Fastify's 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
@@ -185,8 +186,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL: usernames must not become label values.
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   // Once closing starts, answers say Connection: close, so clients drop their keep-alive

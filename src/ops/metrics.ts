@@ -14,6 +14,8 @@ export type Metrics = {
   oauthTokens: Counter<'grant_type'>;
   oauthErrors: Counter<'endpoint' | 'error'>;
   registryTokens: Counter<'service' | 'outcome'>;
+  /** One answered request: httpRequests and httpDuration, through label sets resolved once. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
 };
 
 export function createMetrics(store: Store): Metrics {
@@ -78,5 +80,18 @@ export function createMetrics(store: Store): Metrics {
       this.set({ state: 'waiting' }, stats.waiting);
     },
   });
-  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures, oauthTokens, oauthErrors, registryTokens };
+  // prom-client hashes the label values on every inc() and observe(); a request's are one of a
+  // small, fixed set (route patterns, not URLs), so each set's children are looked up once.
+  const httpChildren = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
+  const observeHttp = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status} ${route}`;
+    let children = httpChildren.get(key);
+    if (!children) {
+      children = { requests: httpRequests.labels(method, route, String(status)), duration: httpDuration.labels(method, route) };
+      httpChildren.set(key, children);
+    }
+    children.requests.inc();
+    children.duration.observe(seconds);
+  };
+  return { registry, httpRequests, httpDuration, authFailures, mailSent, mailSendFailures, oauthTokens, oauthErrors, registryTokens, observeHttp };
 }

@@ -1,13 +1,14 @@
 // Group commit for SQLite's one connection. With synchronous=FULL every COMMIT waits for an fsync
 // (2–5 ms here), on the event loop: one per write made writes cost several times a read. Writes
 // that arrive together share one transaction and one fsync instead:
-//   - a write waits for the connection (Kysely's mutex), then opens a batch: BEGIN IMMEDIATE;
+//   - the first write to arrive waits one turn of the event loop (setImmediate), so that the
+//     requests that arrived with it get to start theirs; a lone write is not delayed beyond that
+//     turn. Then the batch takes the connection (Kysely's mutex) and the write lock (BEGIN
+//     IMMEDIATE). The lock is not held across that turn: another connection in this process
+//     waiting for it synchronously (busy_timeout) would otherwise stall the loop that must commit;
 //   - each write of the batch runs alone, in its own SAVEPOINT: one that fails is rolled back to
-//     it and rejected at once, and the others are untouched;
-//   - when no write is waiting, the batch waits one turn of the event loop (setImmediate: the
-//     requests that arrived with this one get to start their writes) and commits when none came;
-//     a lone write is not delayed beyond that turn. A batch holds at most MAX_BATCH writes and
-//     takes new ones for MAX_BATCH_MS at most;
+//     it and rejected at once, and the others are untouched; writes that arrive meanwhile join.
+//     A batch holds at most MAX_BATCH writes and takes new ones for MAX_BATCH_MS at most;
 //   - no write is acknowledged (its promise resolved) before the COMMIT of its batch returned, so
 //     every acknowledged write is as durable as before. If the COMMIT fails, or SQLite undid the
 //     whole transaction, every write of the batch is rejected: none of them is there.
@@ -65,13 +66,8 @@ export function createGroupCommit(options: {
     const results: unknown[] = [];
     let lost: unknown;
     for (;;) {
-      let job = queue.shift();
-      if (!job) {
-        if (written.length >= MAX_BATCH || performance.now() - started >= MAX_BATCH_MS) break;
-        await nextTurn();
-        job = queue.shift();
-        if (!job) break;
-      }
+      const job = queue.shift();
+      if (!job) break;
       try {
         await sql`SAVEPOINT one_write`.execute(conn);
         const result = await job.fn(conn);
@@ -102,7 +98,10 @@ export function createGroupCommit(options: {
     draining = true;
     try {
       // Each batch takes the connection anew, so reads waiting for it go between batches.
-      while (queue.length > 0) await options.withConnection(runBatch);
+      while (queue.length > 0) {
+        await nextTurn();
+        await options.withConnection(runBatch);
+      }
     } finally {
       draining = false;
     }
