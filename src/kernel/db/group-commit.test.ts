@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroupCommit, MAX_BATCH, type GroupCommit } from './group-commit.ts';
 import type { Db } from './database.ts';
 
@@ -108,4 +108,59 @@ it('writes of a batch see the earlier ones; the write lock is not held while the
   expect(await Promise.all([first, second])).toEqual(['first-of-two', 1]);
   expect(batches).toEqual([2]);
   expect(committed('from-another-connection').n).toBe(1);
+});
+
+describe('when another process holds the write lock', () => {
+  const tryBegin = async (conn: Db) => {
+    database.pragma('busy_timeout = 0');
+    try {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+      throw error;
+    } finally {
+      database.pragma('busy_timeout = 5000');
+    }
+  };
+  const waiting = (busyTimeoutMs: number) =>
+    createGroupCommit({ withConnection: (fn) => db.connection().execute(fn), inTransaction: () => database.inTransaction, tryBegin, busyTimeoutMs });
+
+  it('waits for it without blocking the event loop, then writes', async () => {
+    const holder = new Sqlite(file);
+    holder.exec('BEGIN IMMEDIATE');
+    let settled = false;
+    const write = waiting(5_000)
+      .write(insert('after-the-lock'))
+      .finally(() => (settled = true));
+    // Timers still fire (the loop is free) while the write waits.
+    const ticks = await new Promise<number>((resolve) => {
+      let n = 0;
+      const timer = setInterval(() => {
+        n += 1;
+        if (n === 5) {
+          clearInterval(timer);
+          resolve(n);
+        }
+      }, 5);
+    });
+    expect(ticks).toBe(5);
+    expect(settled).toBe(false);
+    holder.exec('COMMIT');
+    holder.close();
+    expect(await write).toBe('after-the-lock');
+    expect(committed('after-the-lock').n).toBe(1);
+  });
+
+  it('fails its writes with SQLITE_BUSY once it has waited the busy timeout', async () => {
+    const holder = new Sqlite(file);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(waiting(50).write(insert('never'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(committed('never').n).toBe(0);
+  });
 });

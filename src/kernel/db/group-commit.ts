@@ -9,6 +9,9 @@
 //   - each write of the batch runs alone, in its own SAVEPOINT: one that fails is rolled back to
 //     it and rejected at once, and the others are untouched; writes that arrive meanwhile join.
 //     A batch holds at most MAX_BATCH writes and takes new ones for MAX_BATCH_MS at most;
+//   - when another process (a worker, the CLI) holds the write lock, the batch waits for it
+//     without the connection and without blocking the event loop, retrying every millisecond for
+//     BUSY_TIMEOUT at most, then its writes fail with SQLITE_BUSY;
 //   - no write is acknowledged (its promise resolved) before the COMMIT of its batch returned, so
 //     every acknowledged write is as durable as before. If the COMMIT fails, or SQLite undid the
 //     whole transaction, every write of the batch is rejected: none of them is there.
@@ -32,8 +35,17 @@ export type GroupCommit = {
 export function createGroupCommit(options: {
   withConnection: <T>(fn: (conn: Db) => Promise<T>) => Promise<T>;
   inTransaction: () => boolean;
+  /**
+   * Opens the write transaction without waiting for another process's lock: false when it is
+   * held. BEGIN IMMEDIATE (SQLite's busy_timeout then decides) if not given.
+   */
+  tryBegin?: (conn: Db) => Promise<boolean>;
+  /** How long a batch waits for another process's write lock before its writes fail. */
+  busyTimeoutMs?: number;
   onBatch?: (size: number) => void;
 }): GroupCommit {
+  const begin = options.tryBegin ?? ((conn: Db) => sql`BEGIN IMMEDIATE`.execute(conn).then(() => true));
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
   const queue: Job[] = [];
   let draining = false;
 
@@ -52,14 +64,13 @@ export function createGroupCommit(options: {
     }
   }
 
-  async function runBatch(conn: Db): Promise<void> {
+  /** 'busy' when another process holds the write lock; the batch is tried again. */
+  async function runBatch(conn: Db): Promise<'done' | 'busy'> {
     try {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
+      if (!(await begin(conn))) return 'busy';
     } catch (error) {
-      // The write lock could not be had (another process held it past busy_timeout): every write
-      // waiting now would wait as long again; they fail together.
       for (const job of queue.splice(0)) job.reject(error);
-      return;
+      return 'done';
     }
     const started = performance.now();
     const written: Job[] = [];
@@ -92,15 +103,31 @@ export function createGroupCommit(options: {
     options.onBatch?.(written.length);
     if (lost !== undefined) for (const job of written) job.reject(lost);
     else written.forEach((job, i) => job.resolve(results[i]));
+    return 'done';
   }
 
   async function drain(): Promise<void> {
     draining = true;
     try {
       // Each batch takes the connection anew, so reads waiting for it go between batches.
+      let busySince: number | undefined;
       while (queue.length > 0) {
         await nextTurn();
-        await options.withConnection(runBatch);
+        if ((await options.withConnection(runBatch)) === 'done') {
+          busySince = undefined;
+          continue;
+        }
+        // Another process (a worker, the CLI) holds the write lock. Wait for it here, without
+        // the connection and without blocking the event loop (SQLite's own busy wait sleeps in
+        // this thread, up to 100 ms at a time): reads go on, and writes arriving meanwhile join.
+        busySince ??= performance.now();
+        if (performance.now() - busySince >= busyTimeoutMs) {
+          const error = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+          for (const job of queue.splice(0)) job.reject(error);
+          busySince = undefined;
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
     } finally {
       draining = false;

@@ -76,7 +76,24 @@ export function openSqlite(path: string): Store {
       }
     });
   // The writes of concurrent requests share one transaction and one fsync (group-commit.ts).
-  const grouped = createGroupCommit({ withConnection: holding, inTransaction: () => database.inTransaction });
+  const grouped = createGroupCommit({
+    withConnection: holding,
+    inTransaction: () => database.inTransaction,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    // SQLite's busy handler would sleep in this thread: ask once, and let group-commit.ts wait.
+    tryBegin: async (conn) => {
+      database.pragma('busy_timeout = 0');
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+        return true;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+        throw error;
+      } finally {
+        database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    },
+  });
 
   /** A write alone in its transaction: start-up writes, which may wait longer for the lock. */
   const soloWrite = <T>(fn: (trx: Db) => Promise<T>, waitMs: number): Promise<T> =>
