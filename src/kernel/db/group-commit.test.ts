@@ -9,6 +9,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroupCommit, MAX_BATCH, type GroupCommit } from './group-commit.ts';
 import type { Db } from './database.ts';
+import { beginWithoutWaiting } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'accounts-group-commit-'));
 const file = join(dir, 'g.db');
@@ -111,18 +112,7 @@ it('writes of a batch see the earlier ones; the write lock is not held while the
 });
 
 describe('when another process holds the write lock', () => {
-  const tryBegin = async (conn: Db) => {
-    database.pragma('busy_timeout = 0');
-    try {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      return true;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
-      throw error;
-    } finally {
-      database.pragma('busy_timeout = 5000');
-    }
-  };
+  const tryBegin = (conn: Db) => beginWithoutWaiting(database, 5_000)(conn);
   const waiting = (busyTimeoutMs: number) =>
     createGroupCommit({ withConnection: (fn) => db.connection().execute(fn), inTransaction: () => database.inTransaction, tryBegin, busyTimeoutMs });
 

@@ -58,6 +58,26 @@ function configure(database: Sqlite.Database): Sqlite.Database {
   return database;
 }
 
+/**
+ * BEGIN IMMEDIATE that does not wait for another process's write lock (false when it is held):
+ * SQLite's busy handler would sleep in this thread, so group-commit.ts waits instead. The busy
+ * timeout is `restoreMs` again afterwards.
+ */
+export function beginWithoutWaiting(database: Sqlite.Database, restoreMs: number): (conn: Db) => Promise<boolean> {
+  return async (conn) => {
+    database.pragma('busy_timeout = 0');
+    try {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+      throw error;
+    } finally {
+      database.pragma(`busy_timeout = ${restoreMs}`);
+    }
+  };
+}
+
 export function openSqlite(path: string): Store {
   const database = openDatabase(path);
   const statement = statementCache(database);
@@ -80,19 +100,7 @@ export function openSqlite(path: string): Store {
     withConnection: holding,
     inTransaction: () => database.inTransaction,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
-    // SQLite's busy handler would sleep in this thread: ask once, and let group-commit.ts wait.
-    tryBegin: async (conn) => {
-      database.pragma('busy_timeout = 0');
-      try {
-        await sql`BEGIN IMMEDIATE`.execute(conn);
-        return true;
-      } catch (error) {
-        if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
-        throw error;
-      } finally {
-        database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-    },
+    tryBegin: beginWithoutWaiting(database, BUSY_TIMEOUT_MS),
   });
 
   /** A write alone in its transaction: start-up writes, which may wait longer for the lock. */
