@@ -4,7 +4,8 @@
 // /proc as in `npm run bench`:
 //   - the floors: bare node:http (bench/ceiling.ts) and bare Fastify (bench/floor-fastify.ts)
 //     answering the very bytes of a GET user response;
-//   - this service, GET user with a personal access token, on SQLite and on PostgreSQL;
+//   - this service, GET user with a personal access token, on SQLite and on PostgreSQL, and PATCH
+//     user on PostgreSQL (its writes on SQLite are in `npm run bench`);
 //   - Parse Server (PostgreSQL; it has no SQLite), GET /parse/users/me with a session token;
 //   - better-auth, GET /api/auth/get-session with its session cookie, on SQLite and PostgreSQL.
 // The peers are not dependencies of the project: `npm --prefix bench/peers ci` installs them
@@ -136,21 +137,26 @@ async function startPeer(script: string, databaseUrl: string): Promise<Running &
   return { child, port: ready.port, output, stop, requests: ready.requests };
 }
 
-/** This service on a fresh PostgreSQL database: its users and their tokens made by its own services. */
-async function seedPostgres(url: string): Promise<Request[][]> {
+/** This service on a fresh PostgreSQL database: its users and their tokens made by its own services; GET user and PATCH user requests. */
+async function seedPostgres(url: string): Promise<{ reads: Request[][]; writes: Request[][] }> {
   const config = loadConfig({ DATABASE_URL: url, PUBLIC_URL: BENCH_PUBLIC_URL, LOG_LEVEL: 'silent' });
   const store = openStore(config.database);
   try {
     await migrateToLatest(store);
     const deps = createDeps({ config, store, cache: createAuthCache() });
-    const requests: Request[][] = [];
+    const reads: Request[][] = [];
+    const writes: Request[][] = [];
     for (let i = 0; i < settings.connections; i++) {
       const username = `peer${i}`;
       await createUser(deps, { username, email: `${username}@example.com`, password: 'a bench password 1' });
-      const { token } = await createToken(deps, { username, scopes: ['profile_read'] });
-      requests.push([{ method: 'GET', path: `/api/v1.1/users/${username}/`, headers: { authorization: `Bearer ${token}` } }]);
+      const { token } = await createToken(deps, { username, scopes: ['profile_read', 'profile_write'] });
+      const path = `/api/v1.1/users/${username}/`;
+      const headers = { authorization: `Bearer ${token}` };
+      reads.push([{ method: 'GET', path, headers }]);
+      // As `npm run bench`'s PATCH case: the location alternating between two values.
+      writes.push(['Berlin', 'Lagos'].map((location) => ({ method: 'PATCH', path, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ location }) })));
     }
-    return requests;
+    return { reads, writes };
   } finally {
     await store.close();
   }
@@ -216,10 +222,12 @@ async function main(): Promise<void> {
 
   log('this service, PostgreSQL');
   const ourUrl = await createDatabase(`accounts_bench_peers_${process.pid}`);
-  const ourRequests = await seedPostgres(ourUrl);
-  await withRunning(startService({ databasePath: '', databaseUrl: ourUrl, workers: 1, publicUrl: BENCH_PUBLIC_URL }), (service) =>
-    measureRow({ system: 'this service', engine: 'PostgreSQL', request: 'GET user, personal access token' }, service.port, service.child.pid!, ourRequests),
-  );
+  const ours = await seedPostgres(ourUrl);
+  await withRunning(startService({ databasePath: '', databaseUrl: ourUrl, workers: 1, publicUrl: BENCH_PUBLIC_URL }), async (service) => {
+    await measureRow({ system: 'this service', engine: 'PostgreSQL', request: 'GET user, personal access token' }, service.port, service.child.pid!, ours.reads);
+    // Writes on PostgreSQL: one transaction per request (the server groups the commits itself).
+    await measureRow({ system: 'this service', engine: 'PostgreSQL', request: 'PATCH user, personal access token' }, service.port, service.child.pid!, ours.writes);
+  });
 
   log('Parse Server, PostgreSQL');
   await withRunning(startPeer('parse-server.mjs', await createDatabase(`parse_bench_peers_${process.pid}`)), (peer) =>
