@@ -46,7 +46,7 @@ export function personalTokenVerifier(deps: Deps, cache: AuthCache): TokenVerifi
     if (known.lastUsedMs < nowMs - LAST_USED_RESOLUTION_MS) {
       const id = row.id;
       const now = deps.clock.nowIso();
-      await deps.store.write((trx) => touchTokenLastUsed(trx, id, now));
+      await deps.store.write((trx) => touchTokenLastUsed(trx, id, now), { oneStatement: true });
       // The cached copy too, so the next request does not write again.
       row.last_used_at = now;
       known.lastUsedMs = nowMs;

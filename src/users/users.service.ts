@@ -72,7 +72,7 @@ export async function updateProfile(deps: Deps, userId: number, input: Record<st
   const { ifMatch } = options;
   if (ifMatch === undefined) {
     if (Object.keys(changes).length > 0) {
-      await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }));
+      await deps.store.write((trx) => updateUser(trx, userId, { ...changes, updated_at: deps.clock.nowIso() }), { oneStatement: true });
     }
     return getUser(deps, userId);
   }

@@ -57,3 +57,20 @@ it('holds the invariants in the database itself, whatever the application does',
   expect(rows).toHaveLength(20);
   expect(rows.filter((r) => r.is_primary === 1)).toHaveLength(1);
 });
+
+it('runs a one-statement write on its own on PostgreSQL (no BEGIN: one round trip), grouped on SQLite, committed either way', async () => {
+  const user = await makeUser(t.deps, { username: 'onestatement' });
+  if (TEST_DIALECT === 'postgres') {
+    // In a transaction of its own a statement starts with it; after a BEGIN, later than it.
+    const alone = (options?: { oneStatement: true }) =>
+      t.store.write(async (trx) => (await sql<{ alone: boolean }>`SELECT now() = statement_timestamp() AS alone`.execute(trx)).rows[0]!.alone, options);
+    expect(await alone({ oneStatement: true })).toBe(true);
+    expect(await alone()).toBe(false);
+  }
+  await t.store.write((trx) => trx.updateTable('users').set({ location: 'One Statement' }).where('id', '=', user.id).execute(), { oneStatement: true });
+  const row = await t.store.db.selectFrom('users').select('location').where('id', '=', user.id).executeTakeFirstOrThrow();
+  expect(row.location).toBe('One Statement');
+  // A failing statement (here: NOT NULL) changes nothing.
+  await expect(t.store.write((trx) => trx.updateTable('users').set({ username: null as unknown as string }).where('id', '=', user.id).execute(), { oneStatement: true })).rejects.toThrow();
+  expect((await t.store.db.selectFrom('users').select('username').where('id', '=', user.id).executeTakeFirstOrThrow()).username).toBe('onestatement');
+});

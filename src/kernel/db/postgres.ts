@@ -34,7 +34,7 @@ export function openPostgres(config: { url: string; poolSize: number; statementT
   return {
     dialect: 'postgres',
     db,
-    write: (fn) => db.transaction().execute(fn),
+    write: (fn, options = {}) => (options.oneStatement ? fn(db) : db.transaction().execute(fn)),
     lockForMigrations: async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
     },

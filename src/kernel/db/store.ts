@@ -13,6 +13,12 @@ export type WriteOptions = {
    * on a busy machine queue behind each other's migrations, and nothing is being served yet.
    */
   waitForLockMs?: number;
+  /**
+   * `fn` runs exactly one statement: PostgreSQL then runs it on its own (autocommit, atomic by
+   * itself) rather than between BEGIN and COMMIT, one round trip instead of three. SQLite groups
+   * it with the other writes as any write.
+   */
+  oneStatement?: boolean;
 };
 
 /** What start-up writes wait for the write lock, at most. */
