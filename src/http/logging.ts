@@ -37,33 +37,68 @@ export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): 
 }
 
 type Logger = FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LogMethod = (...args: unknown[]) => void;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
  * Fastify gives every request a child logger (its request id bound); pino's child() costs more
  * than the rest of a cached GET's logging, and most requests log nothing. This one becomes the
- * real child at its first line that the level lets through, so the lines are the same.
+ * real child at its first line that the level lets through, so the lines are the same. A class:
+ * one small object per request, its methods shared (closures per request were the largest part
+ * of the garbage that outlived the young generation, docs/explanation/performance.md "Memory").
  */
+class LazyChildLogger {
+  #real: FastifyBaseLogger | undefined;
+  readonly parent: FastifyBaseLogger;
+  readonly bindings: Bindings;
+  readonly options: ChildLoggerOptions;
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) {
+    this.parent = parent;
+    this.bindings = bindings;
+    this.options = options;
+  }
+
+  #child(): FastifyBaseLogger {
+    return (this.#real ??= this.parent.child(this.bindings, this.options));
+  }
+
+  #log(level: Level, args: unknown[]): void {
+    if (this.#real === undefined && (this.parent as Logger).isLevelEnabled?.(level) === false) return;
+    (this.#child()[level] as LogMethod)(...args);
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.parent.level;
+  }
+  set level(value: string) {
+    this.#child().level = value;
+  }
+  child(more: Bindings, moreOptions?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#child().child(more, moreOptions);
+  }
+  silent(): void {}
+  fatal(...args: unknown[]): void {
+    this.#log('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#log('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#log('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#log('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#log('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#log('trace', args);
+  }
+}
+
 export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   // A route with its own level needs its own child from the start.
   if (options.level !== undefined) return parent.child(bindings, options);
-  let real: FastifyBaseLogger | undefined;
-  const child = (): FastifyBaseLogger => (real ??= parent.child(bindings, options));
-  const enabled = (level: string) => real !== undefined || (parent as Logger).isLevelEnabled?.(level) !== false;
-  const lazy = {
-    get level() {
-      return real?.level ?? parent.level;
-    },
-    set level(value: string) {
-      child().level = value;
-    },
-    child: (more: Bindings, moreOptions?: ChildLoggerOptions) => child().child(more, moreOptions),
-    silent: () => undefined,
-  } as unknown as FastifyBaseLogger;
-  for (const level of LEVELS) {
-    (lazy as unknown as Record<string, (...args: unknown[]) => void>)[level] = (...args: unknown[]) => {
-      if (enabled(level)) (child()[level] as (...a: unknown[]) => void)(...args);
-    };
-  }
-  return lazy;
+  return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
 }

@@ -11,7 +11,11 @@ describe('the server processes V8 flags', () => {
   it('are added to a worker’s flags unless the operator set them', () => {
     expect(withServerFlags([])).toEqual([...SERVER_NODE_FLAGS]);
     expect(withServerFlags(['--enable-source-maps'])).toEqual(['--enable-source-maps', ...SERVER_NODE_FLAGS]);
-    expect(withServerFlags(['--max-semi-space-size=32'])).toEqual(['--max-semi-space-size=32']);
-    expect(withServerFlags(['--max_semi_space_size=16'])).toEqual(['--max_semi_space_size=16']);
+    const others = (set: string) => SERVER_NODE_FLAGS.filter((flag) => !flag.includes(set));
+    expect(withServerFlags(['--max-semi-space-size=32'])).toEqual(['--max-semi-space-size=32', ...others('semi-space')]);
+    expect(withServerFlags(['--max_semi_space_size=16'])).toEqual(['--max_semi_space_size=16', ...others('semi-space')]);
+    // --flag and --no-flag are one setting: the operator's choice stands either way.
+    expect(withServerFlags(['--allocation-site-pretenuring'])).toEqual(['--allocation-site-pretenuring', ...others('pretenuring')]);
+    expect(withServerFlags(['--no-allocation-site-pretenuring']).filter((flag) => flag.includes('pretenuring'))).toEqual(['--no-allocation-site-pretenuring']);
   });
 });

@@ -35,6 +35,28 @@ describe('the cache itself', () => {
     expect(cache.size).toBe(1);
   });
 
+  it('keeps what was used since the last eviction and drops what was not, once each (second chance)', () => {
+    const cache = createTtlCache<string, number>({ maxEntries: 3, ttlMs: 1_000, now: () => 0 });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('c', 3);
+    cache.get('a');
+    cache.set('d', 4); // a was used: moved behind d, its mark spent; b was not: dropped
+    cache.set('e', 5); // c was not used: dropped
+    cache.set('f', 6); // d was not used: dropped; a survives on its one second chance…
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('c')).toBeUndefined();
+    expect(cache.get('d')).toBeUndefined();
+    expect(cache.size).toBe(3);
+    // …and is now marked again, as are e and f by these reads. With every entry used, each gets
+    // its second chance and the oldest goes, never the one just added.
+    expect([cache.get('a'), cache.get('e'), cache.get('f')]).toEqual([1, 5, 6]);
+    cache.set('g', 7);
+    expect(cache.size).toBe(3);
+    expect(cache.get('a')).toBeUndefined();
+    expect([cache.get('e'), cache.get('f'), cache.get('g')]).toEqual([5, 6, 7]);
+  });
+
   it('keys passwords by the whole credential, and invalidates by user and by token', () => {
     const cache = createAuthCache();
     cache.setPassword('jane', 'secret one', principal(1), HASH, cache.generation());
