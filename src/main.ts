@@ -9,6 +9,7 @@ import { migrateToLatest } from './kernel/db/migrate.ts';
 import type { Lifecycle } from './ops/health.routes.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './ops/metrics-server.ts';
+import { collectStartupGarbage } from './ops/node-flags.ts';
 
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.database);
@@ -39,6 +40,8 @@ export async function serve(config: Config): Promise<void> {
     const metrics = createMetrics(store);
     app = await buildApp({ config, store, lifecycle, redis, metrics });
     logger.current = app.log;
+    await app.ready();
+    collectStartupGarbage();
     // The address it listens on is not always the one to open: pages are served at PUBLIC_URL's
     // host (src/web/host.ts), and a browser that opens another name is sent there.
     await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `Server listening at ${address}; open ${config.publicUrl} (PUBLIC_URL)` });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SERVER_NODE_FLAGS, withServerFlags } from './node-flags.ts';
+import { collectStartupGarbage, SERVER_NODE_FLAGS, withServerFlags } from './node-flags.ts';
 
 describe('the server processes V8 flags', () => {
   it('are what `npm start` runs the server with', () => {
@@ -17,5 +17,20 @@ describe('the server processes V8 flags', () => {
     // --flag and --no-flag are one setting: the operator's choice stands either way.
     expect(withServerFlags(['--allocation-site-pretenuring'])).toEqual(['--allocation-site-pretenuring', ...others('pretenuring')]);
     expect(withServerFlags(['--no-allocation-site-pretenuring']).filter((flag) => flag.includes('pretenuring'))).toEqual(['--no-allocation-site-pretenuring']);
+  });
+
+  it('collect the start-up garbage when the process has gc (--expose-gc), and do nothing without it', () => {
+    const global = globalThis as { gc?: () => void };
+    const saved = global.gc;
+    try {
+      let calls = 0;
+      global.gc = () => void calls++;
+      collectStartupGarbage();
+      expect(calls).toBe(1);
+      delete global.gc;
+      expect(() => collectStartupGarbage()).not.toThrow();
+    } finally {
+      if (saved) global.gc = saved;
+    }
   });
 });
