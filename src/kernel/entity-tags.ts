@@ -2,11 +2,12 @@
 // A resource's tag is the SHA-256 of its representation as the API shows it (before
 // serialisation): the same for every credential and every instance, and it changes whenever
 // the representation does. Strong, since two representations with one tag are the same bytes.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ApiError } from './errors.ts';
 
 export function entityTag(representation: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`;
+  // One-shot crypto.hash: no Hash object per response (the tag is computed on every GET).
+  return `"${hash('sha256', JSON.stringify(representation), 'base64url').slice(0, 27)}"`;
 }
 
 /** The tags of an If-Match or If-None-Match field; '*' for any. Unreadable members are left out. */

@@ -57,10 +57,11 @@ export function registerHostRedirect(app: FastifyInstance, publicUrl: string, pa
     const withSlash = path.endsWith('/') ? path : `${path}/`;
     return withSlash === '/' || pagePrefixes.some((prefix) => withSlash.startsWith(prefix));
   };
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return;
-    if (!request.url.startsWith('/') || !isPage(request.url.split('?')[0]!)) return;
-    if (!asksForAnotherHost(request, target)) return;
-    return reply.code(302).header('location', `${publicUrl}${request.url}`).header('cache-control', 'no-store').send();
+  // Every request passes here (a path that is no route's must be redirected too), so a callback
+  // hook: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    const redirect = (request.method === 'GET' || request.method === 'HEAD') && request.url.startsWith('/') && isPage(request.url.split('?')[0]!) && asksForAnotherHost(request, target);
+    if (!redirect) return done();
+    reply.code(302).header('location', `${publicUrl}${request.url}`).header('cache-control', 'no-store').send();
   });
 }
