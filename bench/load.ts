@@ -40,6 +40,13 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 export async function measure(options: LoadOptions): Promise<Measurement> {
+  return (await measureRecorded(options)).measured;
+}
+
+/** A measurement with every latency it saw (sorted), for combining with others. */
+type Recorded = { measured: Measurement; latencies: Float64Array };
+
+async function measureRecorded(options: LoadOptions): Promise<Recorded> {
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   const statuses: Record<string, number> = {};
@@ -62,21 +69,17 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
   });
   const result = await instance;
   const sorted = latencies.subarray(0, count).sort();
+  return {
+    measured: summarise(sorted, statuses, { requestsPerSecond: result.requests.average, errors: result.errors, timeouts: result.timeouts, durationS: result.duration }),
+    latencies: sorted,
+  };
+}
+
+function summarise(sorted: Float64Array, statuses: Record<string, number>, totals: Pick<Measurement, 'requestsPerSecond' | 'errors' | 'timeouts' | 'durationS'>): Measurement {
   let sum = 0;
   for (const value of sorted) sum += value;
   const non2xx = Object.entries(statuses).reduce((n, [status, c]) => (status.startsWith('2') ? n : n + c), 0);
-  return {
-    requestsPerSecond: result.requests.average,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    mean: count > 0 ? sum / count : Number.NaN,
-    responses: count,
-    non2xx,
-    statuses,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    durationS: result.duration,
-  };
+  return { ...totals, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: sorted.length > 0 ? sum / sorted.length : Number.NaN, responses: sorted.length, non2xx, statuses };
 }
 
 /**
@@ -93,6 +96,58 @@ export async function measureServer(options: LoadOptions & { warmupS: number; se
     measured.cpuMicrosPerRequest = ((cpuAfter - cpuBefore) * 1e6) / measured.responses;
   }
   return warm ? { warm, measured } : { measured };
+}
+
+/**
+ * Several cases measured in turns: each case's warm-up (discarded) first, then `rounds` rounds in
+ * which every case runs for durationS / rounds seconds. A case's figures are those of all its
+ * slices together (latency percentiles over every response of every slice, CPU time over all of
+ * them). On a shared machine whose speed drifts over a minute, cases measured one after the other
+ * differ by the drift as much as by their own cost; in turns, each case sees the same drift.
+ */
+export async function measureInTurns<C>(
+  cases: readonly C[],
+  options: Omit<LoadOptions, 'requestsFor'> & { warmupS: number; rounds: number; serverPids: () => number[]; requestsFor(benchCase: C, index: number): Request[] },
+): Promise<{ warm: (Measurement | undefined)[]; measured: Measurement[] }> {
+  const load = (benchCase: C, durationS: number): LoadOptions => ({ ...options, durationS, requestsFor: (index) => options.requestsFor(benchCase, index) });
+  const warm: (Measurement | undefined)[] = [];
+  for (const benchCase of cases) warm.push(options.warmupS > 0 ? await measure(load(benchCase, options.warmupS)) : undefined);
+  const rounds = Math.max(1, Math.min(Math.floor(options.rounds), Math.floor(options.durationS)));
+  const slices: { recorded: Recorded; cpuSeconds?: number }[][] = cases.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, benchCase] of cases.entries()) {
+      const pids = options.serverPids();
+      const before = cpuSeconds(pids);
+      const recorded = await measureRecorded(load(benchCase, options.durationS / rounds));
+      const after = cpuSeconds(pids);
+      slices[index]!.push(before !== undefined && after !== undefined && pids.length > 0 ? { recorded, cpuSeconds: after - before } : { recorded });
+    }
+  }
+  return { warm, measured: slices.map(combine) };
+}
+
+function combine(slices: { recorded: Recorded; cpuSeconds?: number }[]): Measurement {
+  const all = new Float64Array(slices.reduce((n, slice) => n + slice.recorded.latencies.length, 0));
+  let offset = 0;
+  const statuses: Record<string, number> = {};
+  for (const { recorded } of slices) {
+    all.set(recorded.latencies, offset);
+    offset += recorded.latencies.length;
+    for (const [status, n] of Object.entries(recorded.measured.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  }
+  all.sort();
+  const durationS = slices.reduce((s, { recorded }) => s + recorded.measured.durationS, 0);
+  const measured = summarise(all, statuses, {
+    // autocannon's mean of per-second samples, weighted by each slice's length
+    requestsPerSecond: slices.reduce((s, { recorded }) => s + recorded.measured.requestsPerSecond * recorded.measured.durationS, 0) / durationS,
+    errors: slices.reduce((n, { recorded }) => n + recorded.measured.errors, 0),
+    timeouts: slices.reduce((n, { recorded }) => n + recorded.measured.timeouts, 0),
+    durationS,
+  });
+  if (slices.every((slice) => slice.cpuSeconds !== undefined) && measured.responses > 0) {
+    measured.cpuMicrosPerRequest = (slices.reduce((s, slice) => s + slice.cpuSeconds!, 0) * 1e6) / measured.responses;
+  }
+  return measured;
 }
 
 /** One line for the log. */

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describeMeasurement, measureServer, recordResponse, type Measurement, type Request } from './load.ts';
+import { describeMeasurement, measureInTurns, measureServer, recordResponse, type Measurement, type Request } from './load.ts';
 import { entityTag } from '../src/kernel/entity-tags.ts';
 import { BENCH_REGISTRY_SERVICE, descendants, idleShare, REPO, residentBytes, sleep, startCeiling, startService, stopAll } from './processes.ts';
 import { markdown, goalsTable, processTable, readPrevious, resultsTable, scaleSection, type CaseResult, type Report, type ScaleRow, type WorkersRun } from './report.ts';
@@ -40,6 +40,8 @@ const settings = {
   users: Math.floor(numberSetting('BENCH_USERS', 100_000, 1)),
   durationS: numberSetting('BENCH_DURATION', 8, 1),
   warmupS: numberSetting('BENCH_WARMUP', 2, 0),
+  /** The cases of one WORKERS run are measured in turns, in this many rounds (load.ts, measureInTurns). */
+  rounds: Math.floor(numberSetting('BENCH_ROUNDS', 4, 1)),
   connections: Math.floor(numberSetting('BENCH_CONNECTIONS', 50, 1)),
   workers: listSetting('BENCH_WORKERS', [1, 2]),
   scale: args.includes('--scale') || process.env.BENCH_SCALE === '1',
@@ -176,6 +178,33 @@ async function warmAndMeasure(port: number, benchCase: Case, seeded: SeededDatab
   return m;
 }
 
+/** Every case against one running service, in turns (see measureInTurns). */
+async function measureCasesInTurns(port: number, cases: readonly Case[], seeded: SeededDatabase, workers: number, serverPids: () => number[]): Promise<CaseResult[]> {
+  const contexts = new Map(cases.map((c) => [c, { users: seeded.benchUsers, password: seeded.password, run: 0 } satisfies Context]));
+  const { warm, measured } = await measureInTurns(cases, {
+    port,
+    connections: settings.connections,
+    warmupS: settings.warmupS,
+    durationS: settings.durationS,
+    rounds: settings.rounds,
+    serverPids,
+    requestsFor: (benchCase, connection) => {
+      const context = contexts.get(benchCase)!;
+      if (connection === 0) context.run = ++runCounter; // a new run of connections
+      return benchCase.requests(seeded.benchUsers[connection % seeded.benchUsers.length]!, connection, context);
+    },
+  });
+  return cases.map((benchCase, index) => {
+    const what = `WORKERS=${workers} ${benchCase.label}`;
+    const warmed = warm[index];
+    if (warmed) checkValid(`${what} (warm-up)`, warmed);
+    const measurement = measured[index]!;
+    checkValid(what, measurement);
+    log(`  ${what}: ${describeMeasurement(measurement)}`);
+    return { id: benchCase.id, label: benchCase.label, workers, measurement };
+  });
+}
+
 /** The service's processes (the spawned one and its descendants), once their number is steady. */
 async function serviceProcesses(pid: number): Promise<number[]> {
   let last = [pid, ...descendants(pid)];
@@ -233,11 +262,7 @@ async function main(): Promise<void> {
 
         // A real GET user answer, for the ETag's cost (the same representation the service hashes).
         const sampleUser = await (await fetch(`http://127.0.0.1:${service.port}${userPath(seeded.benchUsers[0]!)}`, { headers: bearer(seeded.benchUsers[0]!) })).json();
-        const cases: CaseResult[] = [];
-        for (const benchCase of selectedCases) {
-          const measurement = await warmAndMeasure(service.port, benchCase, seeded, `WORKERS=${workers} ${benchCase.label}`, () => [pid, ...descendants(pid)]);
-          cases.push({ id: benchCase.id, label: benchCase.label, workers, measurement });
-        }
+        const cases = await measureCasesInTurns(service.port, selectedCases, seeded, workers, () => [pid, ...descendants(pid)]);
 
         const processes = await serviceProcesses(pid);
         const rssBytes = processes.map(residentBytes).filter((b) => b !== undefined);
@@ -279,7 +304,7 @@ async function main(): Promise<void> {
 
     const report: Report = {
       date,
-      settings: { users: settings.users, connections: settings.connections, durationS: settings.durationS, warmupS: settings.warmupS },
+      settings: { users: settings.users, connections: settings.connections, durationS: settings.durationS, warmupS: settings.warmupS, rounds: settings.rounds },
       dataset: { users: seeded.users, addresses: seeded.addresses, tokens: seeded.tokens, bytes: seeded.bytes, seededInMs: seeded.seededInMs, cached: seeded.fromCache },
       ceiling: ceiling!,
       ceilingBytes,
